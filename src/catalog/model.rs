@@ -1,0 +1,311 @@
+//! The validated catalog: clusters, their endpoints with every default
+//! already derived, users and their credential sources.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::node::Pos;
+
+/// An endpoint role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Pooled, to the primary.
+    Write,
+    /// Pooled, to the replicas.
+    Read,
+    /// Direct to the primary, allowlisted.
+    Admin,
+}
+
+impl Role {
+    /// All roles in their display order.
+    pub const ALL: [Role; 3] = [Role::Write, Role::Read, Role::Admin];
+
+    /// The role's catalog spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Write => "write",
+            Role::Read => "read",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses the catalog spelling.
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// Plaintext first, TLS if the server insists.
+    Allow,
+    /// TLS if the server offers it, unverified.
+    Prefer,
+    /// TLS, unverified.
+    Require,
+    /// TLS, chain verified, name not checked.
+    VerifyCa,
+    /// TLS, chain and host name verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Every mode, weakest first.
+    pub const ALL: [SslMode; 6] = [
+        SslMode::Disable,
+        SslMode::Allow,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyCa,
+        SslMode::VerifyFull,
+    ];
+
+    /// libpq's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// Parses libpq's spelling.
+    pub fn parse(text: &str) -> Option<SslMode> {
+        SslMode::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    /// Whether the server certificate's chain is checked.
+    pub fn verifies_chain(self) -> bool {
+        self >= SslMode::VerifyCa
+    }
+}
+
+/// Where trusted root certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RootCert {
+    /// The OS trust store (and webpki roots), as for public CAs.
+    System,
+    /// A PEM file, resolved relative to the catalog's directory.
+    File(PathBuf),
+}
+
+impl fmt::Display for RootCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootCert::System => f.write_str("system"),
+            RootCert::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Which pooler sits in front of the write and read endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolerKind {
+    /// PgBouncer.
+    Pgbouncer,
+    /// No pooler: every endpoint is direct.
+    None,
+}
+
+/// PgBouncer's `pool_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolMode {
+    /// A server connection per client session.
+    Session,
+    /// A server connection per transaction.
+    Transaction,
+    /// A server connection per statement.
+    Statement,
+}
+
+/// The pooler settings of one cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pooler {
+    /// What kind of pooler.
+    pub kind: PoolerKind,
+    /// Its pool mode.
+    pub mode: PoolMode,
+    /// PgBouncer's `max_prepared_statements`; > 0 keeps protocol-level prepares working.
+    pub max_prepared_statements: u32,
+}
+
+impl Pooler {
+    /// Whether clients must avoid named prepared statements and session state.
+    pub fn needs_pool_safety(&self) -> bool {
+        self.kind != PoolerKind::None
+            && self.mode != PoolMode::Session
+            && self.max_prepared_statements == 0
+    }
+}
+
+/// One endpoint of a cluster, every field derived.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    /// The role this endpoint serves.
+    pub role: Role,
+    /// The DNS name clients use and the TLS name checked.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+    /// The address `host` should resolve to, when known.
+    pub ip: Option<IpAddr>,
+    /// Whether a pooler sits in front.
+    pub pooled: bool,
+    /// TLS mode.
+    pub sslmode: SslMode,
+    /// Trusted roots.
+    pub sslrootcert: RootCert,
+    /// Who may connect, when known.
+    pub allowed_source_ranges: Option<Vec<IpNet>>,
+}
+
+/// A credential source, as the catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SourceSpec {
+    /// An environment variable.
+    Env {
+        /// Its name.
+        var: String,
+    },
+    /// A file's content, trailing newline stripped.
+    File {
+        /// Its path.
+        path: PathBuf,
+    },
+    /// A `.pgpass` line.
+    Pgpass {
+        /// The passfile; libpq's default when absent.
+        path: Option<PathBuf>,
+    },
+    /// The OS keyring.
+    Keyring {
+        /// Keyring service name.
+        service: Option<String>,
+        /// Keyring account name.
+        account: Option<String>,
+    },
+    /// A Kubernetes Secret.
+    Kubernetes {
+        /// Secret name; derived from operator conventions when absent.
+        secret: Option<String>,
+        /// Namespace; the cluster's when absent.
+        namespace: Option<String>,
+        /// Data key of the password.
+        key: Option<String>,
+        /// Data key of the user name, if the Secret carries it.
+        username_key: Option<String>,
+        /// kubeconfig context.
+        context: Option<String>,
+    },
+    /// A Vault KV secret.
+    Vault {
+        /// Secret path.
+        path: String,
+        /// Field holding the password.
+        field: Option<String>,
+        /// KV mount.
+        mount: Option<String>,
+        /// KV version; detected when absent.
+        kv_version: Option<u8>,
+    },
+    /// Vault database engine dynamic credentials.
+    VaultDatabase {
+        /// Database engine role.
+        role: String,
+        /// Engine mount; `database` when absent.
+        mount: Option<String>,
+    },
+    /// A command's stdout.
+    Command {
+        /// The command and its arguments.
+        argv: Vec<String>,
+    },
+    /// Ask on the terminal.
+    Prompt,
+}
+
+/// A database user of a cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// The role name in PostgreSQL.
+    pub name: String,
+    /// The endpoint roles this user is the default for.
+    pub roles: Vec<Role>,
+    /// Credential sources in order; `None` means the default chain.
+    pub credentials: Option<Vec<SourceSpec>>,
+}
+
+/// One PostgreSQL cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// Its catalog name.
+    pub name: String,
+    /// Kubernetes namespace of its secrets.
+    pub namespace: Option<String>,
+    /// Port on every shared IP.
+    pub port: u16,
+    /// Default database.
+    pub database: Option<String>,
+    /// The pooler in front of write and read.
+    pub pooler: Pooler,
+    /// Its endpoints in role order.
+    pub endpoints: Vec<Endpoint>,
+    /// Its users in file order.
+    pub users: Vec<User>,
+    /// Where the cluster is defined.
+    #[serde(skip)]
+    pub pos: Pos,
+}
+
+impl Cluster {
+    /// The endpoint for a role, if the cluster has one.
+    pub fn endpoint(&self, role: Role) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.role == role)
+    }
+
+    /// The user whose `roles` include `role`.
+    pub fn default_user(&self, role: Role) -> Option<&User> {
+        self.users.iter().find(|u| u.roles.contains(&role))
+    }
+
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+}
+
+/// A validated catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// DNS suffix.
+    pub domain: Option<String>,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u32,
+    /// Clusters in file order.
+    pub clusters: Vec<Cluster>,
+}

@@ -1,0 +1,486 @@
+//! A format-neutral document tree with source positions.
+//!
+//! YAML, TOML and JSON catalogs are all read into [`Node`]s first, so that the
+//! schema walk in [`super::parse`] can report every problem with its line and
+//! column, whatever the file format.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// A 1-based line and column in the catalog file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Line, counting from 1.
+    pub line: usize,
+    /// Column, counting from 1.
+    pub col: usize,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A mapping key with the position it was written at.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// The key text.
+    pub name: String,
+    /// Where the key was written.
+    pub pos: Pos,
+}
+
+/// The value part of a [`Node`].
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A mapping, in file order.
+    Map(Vec<(Key, Node)>),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A string (quoted, or a plain scalar that is no other type).
+    Str(String),
+    /// An integer.
+    Int(i64),
+    /// A floating point number (no catalog field takes one; kept for messages).
+    Float,
+    /// A boolean.
+    Bool(bool),
+    /// An explicit null or an empty value.
+    Null,
+}
+
+/// A value with the position where it starts.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// Where the value starts.
+    pub pos: Pos,
+}
+
+impl Node {
+    /// The name of the value's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Map(_) => "a mapping",
+            Value::Seq(_) => "a list",
+            Value::Str(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Float => "a number",
+            Value::Bool(_) => "a boolean",
+            Value::Null => "null",
+        }
+    }
+}
+
+/// A syntax error, before any schema check could run.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    /// Where the parser stopped.
+    pub pos: Pos,
+    /// What the parser said.
+    pub message: String,
+}
+
+fn syntax(pos: Pos, message: impl Into<String>) -> SyntaxError {
+    SyntaxError {
+        pos,
+        message: message.into(),
+    }
+}
+
+/// Reads YAML (1.2, which includes JSON) into a [`Node`].
+///
+/// Aliases are expanded and `<<` merge keys are honoured, since users share
+/// credential blocks between clusters that way.
+pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
+    let mut reader = YamlReader {
+        parser: Parser::new_from_str(text),
+        anchors: HashMap::new(),
+    };
+    reader.document()
+}
+
+struct YamlReader<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+}
+
+fn yaml_pos(span: Span) -> Pos {
+    Pos {
+        line: span.start.line(),
+        col: span.start.col() + 1,
+    }
+}
+
+impl<'a> YamlReader<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Pos), SyntaxError> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => Ok((event, yaml_pos(span))),
+            Some(Err(e)) => Err(syntax(
+                Pos {
+                    line: e.marker().line(),
+                    col: e.marker().col() + 1,
+                },
+                e.info().to_string(),
+            )),
+            None => Err(syntax(Pos::default(), "unexpected end of input")),
+        }
+    }
+
+    fn document(&mut self) -> Result<Node, SyntaxError> {
+        let mut root = None;
+        loop {
+            let (event, pos) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::DocumentStart(_) if root.is_some() => {
+                    return Err(syntax(
+                        pos,
+                        "a catalog is one YAML document; found a second",
+                    ));
+                }
+                Event::DocumentStart(_) => root = Some(self.node()?),
+                Event::StreamEnd => {
+                    return Ok(root.unwrap_or(Node {
+                        value: Value::Null,
+                        pos: Pos { line: 1, col: 1 },
+                    }));
+                }
+                _ => return Err(syntax(pos, "unexpected YAML structure")),
+            }
+        }
+    }
+
+    fn node(&mut self) -> Result<Node, SyntaxError> {
+        let (event, pos) = self.next()?;
+        self.node_from(event, pos)
+    }
+
+    fn node_from(&mut self, event: Event<'a>, pos: Pos) -> Result<Node, SyntaxError> {
+        let (node, anchor) = match event {
+            Event::Scalar(text, style, anchor, _tag) => (
+                Node {
+                    value: scalar(&text, style),
+                    pos,
+                },
+                anchor,
+            ),
+            Event::SequenceStart(anchor, _tag) => (self.sequence(pos)?, anchor),
+            Event::MappingStart(anchor, _tag) => (self.mapping(pos)?, anchor),
+            Event::Alias(id) => {
+                let target = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| syntax(pos, "alias to an unknown anchor"))?;
+                return Ok(Node {
+                    value: target.value.clone(),
+                    pos,
+                });
+            }
+            _ => return Err(syntax(pos, "unexpected YAML structure")),
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+
+    fn sequence(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
+        let mut items = Vec::new();
+        loop {
+            let (event, item_pos) = self.next()?;
+            if matches!(event, Event::SequenceEnd) {
+                return Ok(Node {
+                    value: Value::Seq(items),
+                    pos,
+                });
+            }
+            items.push(self.node_from(event, item_pos)?);
+        }
+    }
+
+    fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
+        let mut entries: Vec<(Key, Node)> = Vec::new();
+        let mut merged: Vec<(Key, Node)> = Vec::new();
+        loop {
+            let (event, key_pos) = self.next()?;
+            let name = match event {
+                Event::MappingEnd => break,
+                Event::Scalar(text, ..) => text.into_owned(),
+                _ => return Err(syntax(key_pos, "mapping keys must be plain strings")),
+            };
+            let value = self.node()?;
+            if name == "<<" {
+                merged.extend(merge_source(value)?);
+                continue;
+            }
+            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                return Err(syntax(
+                    key_pos,
+                    format!("duplicate key `{name}` (first at line {})", first.pos.line),
+                ));
+            }
+            entries.push((Key { name, pos: key_pos }, value));
+        }
+        for (key, value) in merged {
+            if !entries.iter().any(|(k, _)| k.name == key.name) {
+                entries.push((key, value));
+            }
+        }
+        Ok(Node {
+            value: Value::Map(entries),
+            pos,
+        })
+    }
+}
+
+fn merge_source(value: Node) -> Result<Vec<(Key, Node)>, SyntaxError> {
+    match value.value {
+        Value::Map(entries) => Ok(entries),
+        Value::Seq(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                all.extend(merge_source(item)?);
+            }
+            Ok(all)
+        }
+        _ => Err(syntax(
+            value.pos,
+            "`<<` merges a mapping or a list of mappings",
+        )),
+    }
+}
+
+/// Types a YAML scalar the way YAML 1.2's core schema does.
+fn scalar(text: &Cow<'_, str>, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.to_string());
+    }
+    match text.as_ref() {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        t => {
+            if let Ok(i) = t.parse::<i64>() {
+                Value::Int(i)
+            } else if looks_like_float(t) && t.parse::<f64>().is_ok() {
+                Value::Float
+            } else {
+                Value::Str(t.to_string())
+            }
+        }
+    }
+}
+
+fn looks_like_float(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    !body.is_empty()
+        && body.chars().filter(|c| *c == '.').count() <= 1
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+}
+
+/// Reads JSON into a [`Node`]: strict JSON syntax first (so errors read like
+/// JSON errors), then positions from the YAML reader, JSON being YAML 1.2.
+pub fn from_json(text: &str) -> Result<Node, SyntaxError> {
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+        return Err(syntax(
+            Pos {
+                line: e.line(),
+                col: e.column(),
+            },
+            e.to_string(),
+        ));
+    }
+    from_yaml(&text.replace('\t', " "))
+}
+
+/// Reads TOML into a [`Node`]. Tables keep their file order.
+pub fn from_toml(text: &str) -> Result<Node, SyntaxError> {
+    let lines = LineIndex::new(text);
+    let mut value = toml_span::parse(text).map_err(|e| {
+        let pos = e.line_info.map_or_else(
+            || lines.pos(e.span.start),
+            |(line, col)| Pos {
+                line: line + 1,
+                col: col + 1,
+            },
+        );
+        syntax(pos, e.kind.to_string())
+    })?;
+    Ok(toml_node(&mut value, &lines))
+}
+
+fn toml_node(value: &mut toml_span::Value<'_>, lines: &LineIndex) -> Node {
+    use toml_span::value::ValueInner;
+    let pos = lines.pos(value.span.start);
+    let value = match value.take() {
+        ValueInner::String(s) => Value::Str(s.into_owned()),
+        ValueInner::Integer(i) => Value::Int(i),
+        ValueInner::Float(_) => Value::Float,
+        ValueInner::Boolean(b) => Value::Bool(b),
+        ValueInner::Array(mut items) => {
+            Value::Seq(items.iter_mut().map(|v| toml_node(v, lines)).collect())
+        }
+        ValueInner::Table(table) => {
+            let mut entries: Vec<(Key, Node)> = table
+                .into_iter()
+                .map(|(key, mut v)| {
+                    let key = Key {
+                        name: key.name.into_owned(),
+                        pos: lines.pos(key.span.start),
+                    };
+                    (key, toml_node(&mut v, lines))
+                })
+                .collect();
+            entries.sort_by_key(|(k, _)| (k.pos.line, k.pos.col));
+            Value::Map(entries)
+        }
+    };
+    Node { value, pos }
+}
+
+/// Maps byte offsets to lines and columns.
+struct LineIndex {
+    starts: Vec<usize>,
+    text_len: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self {
+            starts,
+            text_len: text.len(),
+        }
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.text_len);
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        Pos {
+            line,
+            col: offset - start + 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map_keys(node: &Node) -> Vec<(String, usize)> {
+        match &node.value {
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, _)| (k.name.clone(), k.pos.line))
+                .collect(),
+            _ => panic!("not a map"),
+        }
+    }
+
+    #[test]
+    fn yaml_positions_are_one_based() {
+        let node = from_yaml("version: 1\nclusters:\n  a: {}\n").unwrap();
+        assert_eq!(
+            map_keys(&node),
+            vec![("version".into(), 1), ("clusters".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn yaml_scalars_are_typed_like_yaml_1_2() {
+        let node = from_yaml("a: 1\nb: '1'\nc: 103.110.174.19\nd: true\ne:\nf: 1.5\n").unwrap();
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
+        let kinds: Vec<&str> = entries.iter().map(|(_, v)| v.type_name()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "an integer",
+                "a string",
+                "a string",
+                "a boolean",
+                "null",
+                "a number"
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_duplicate_keys_are_errors_with_both_lines() {
+        let err = from_yaml("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.pos.line, 3);
+        assert!(err.message.contains("first at line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn yaml_aliases_and_merge_keys_expand() {
+        let node = from_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
+        let other = &entries[1].1;
+        let keys = map_keys(other);
+        assert_eq!(keys.len(), 2);
+        let Value::Map(o) = &other.value else {
+            panic!()
+        };
+        assert!(
+            matches!(o[0].1.value, Value::Int(3)),
+            "own key wins over merged"
+        );
+    }
+
+    #[test]
+    fn json_syntax_errors_carry_json_positions() {
+        let err = from_json("{\n  \"a\": 1,\n}\n").unwrap_err();
+        assert_eq!(err.pos.line, 3);
+    }
+
+    #[test]
+    fn json_with_tabs_reads_with_positions() {
+        let node = from_json("{\n\t\"version\": 1,\n\t\"clusters\": {}\n}\n").unwrap();
+        assert_eq!(
+            map_keys(&node),
+            vec![("version".into(), 2), ("clusters".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn toml_keeps_file_order_and_positions() {
+        let node = from_toml("version = 1\ndomain = \"x\"\n[clusters.b]\nport = 1\n[clusters.a]\n")
+            .unwrap();
+        assert_eq!(
+            map_keys(&node),
+            vec![
+                ("version".into(), 1),
+                ("domain".into(), 2),
+                ("clusters".into(), 3)
+            ]
+        );
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
+        assert_eq!(
+            map_keys(&entries[2].1),
+            vec![("b".into(), 3), ("a".into(), 5)]
+        );
+    }
+
+    #[test]
+    fn toml_syntax_error_has_a_line() {
+        let err = from_toml("version = 1\ndomain = \n").unwrap_err();
+        assert_eq!(err.pos.line, 2);
+    }
+}

@@ -1,0 +1,775 @@
+//! The schema walk: a [`Node`] tree becomes a [`Catalog`], with every default
+//! derived and every problem reported with its position.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+
+use super::fields::{Fields, Report, join};
+use super::model::{
+    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, SourceSpec, SslMode,
+    User,
+};
+use super::node::{Node, Pos, Value};
+use super::template::Template;
+
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "domain",
+    "hostname_template",
+    "sslmode",
+    "sslrootcert",
+    "connect_timeout",
+    "pooler",
+    "shared_ips",
+    "clusters",
+];
+const CLUSTER_KEYS: &[&str] = &[
+    "namespace",
+    "port",
+    "database",
+    "pooler",
+    "endpoints",
+    "users",
+];
+const POOLER_KEYS: &[&str] = &["kind", "mode", "max_prepared_statements"];
+const ENDPOINT_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "ip",
+    "pooled",
+    "sslmode",
+    "sslrootcert",
+    "allowed_source_ranges",
+];
+const USER_KEYS: &[&str] = &["roles", "credentials"];
+const ROLE_NAMES: &[&str] = &["write", "read", "admin"];
+/// The credential source kinds, in the contract's order.
+pub const SOURCE_KINDS: &[&str] = &[
+    "env",
+    "file",
+    "pgpass",
+    "keyring",
+    "kubernetes",
+    "vault",
+    "vault_database",
+    "command",
+    "prompt",
+];
+
+const SSLMODES: &[(&str, SslMode)] = &[
+    ("disable", SslMode::Disable),
+    ("allow", SslMode::Allow),
+    ("prefer", SslMode::Prefer),
+    ("require", SslMode::Require),
+    ("verify-ca", SslMode::VerifyCa),
+    ("verify-full", SslMode::VerifyFull),
+];
+const POOLER_KINDS: &[(&str, PoolerKind)] = &[
+    ("pgbouncer", PoolerKind::Pgbouncer),
+    ("none", PoolerKind::None),
+];
+const POOL_MODES: &[(&str, PoolMode)] = &[
+    ("transaction", PoolMode::Transaction),
+    ("session", PoolMode::Session),
+    ("statement", PoolMode::Statement),
+];
+
+/// Defaults from the top of the catalog that every cluster inherits.
+struct Defaults {
+    domain: Option<String>,
+    template: Option<Template>,
+    sslmode: SslMode,
+    sslrootcert: RootCert,
+    pooler: PartialPooler,
+    shared_ips: HashMap<Role, IpAddr>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct PartialPooler {
+    kind: Option<PoolerKind>,
+    mode: Option<PoolMode>,
+    max_prepared_statements: Option<u32>,
+}
+
+impl PartialPooler {
+    fn over(self, base: PartialPooler) -> PartialPooler {
+        PartialPooler {
+            kind: self.kind.or(base.kind),
+            mode: self.mode.or(base.mode),
+            max_prepared_statements: self
+                .max_prepared_statements
+                .or(base.max_prepared_statements),
+        }
+    }
+
+    fn finish(self) -> Pooler {
+        Pooler {
+            kind: self.kind.unwrap_or(PoolerKind::None),
+            // Unknown mode: assume the strictest common one, so strings stay pool-safe.
+            mode: self.mode.unwrap_or(PoolMode::Transaction),
+            max_prepared_statements: self.max_prepared_statements.unwrap_or(0),
+        }
+    }
+}
+
+/// Walks a whole catalog document.
+pub fn catalog(root: &Node, path: &Path, report: &mut Report) -> Catalog {
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    let empty = Catalog {
+        path: path.to_path_buf(),
+        domain: None,
+        connect_timeout: 5,
+        clusters: Vec::new(),
+    };
+    let Some(top) = Fields::open(root, "", TOP_KEYS, report) else {
+        return empty;
+    };
+    version(&top, report);
+    let domain = top.str("domain", report).map(|(d, _)| d.to_string());
+    let template = hostname_template(&top, report);
+    let defaults = Defaults {
+        domain: domain.clone(),
+        template,
+        sslmode: sslmode(&top, report).unwrap_or(SslMode::VerifyFull),
+        sslrootcert: sslrootcert(&top, base_dir, report).unwrap_or(RootCert::System),
+        pooler: pooler(&top, report),
+        shared_ips: shared_ips(&top, report),
+    };
+    let connect_timeout = top
+        .uint("connect_timeout", 1, 3600, report)
+        .map_or(5, |(t, _)| u32::try_from(t).unwrap_or(5));
+    let clusters = match top.get("clusters") {
+        Some(node) => clusters(node, &defaults, base_dir, report),
+        None => {
+            report.error(top.pos, "", "the catalog has no `clusters`");
+            Vec::new()
+        }
+    };
+    check_port_collisions(&clusters, report);
+    Catalog {
+        path: path.to_path_buf(),
+        domain,
+        connect_timeout,
+        clusters,
+    }
+}
+
+fn version(top: &Fields<'_>, report: &mut Report) {
+    if !top.has("version") {
+        report
+            .warn(top.pos, "version", "no `version`; reading it as version 1")
+            .hint = Some("add `version: 1` at the top".into());
+        return;
+    }
+    if let Some((v, pos)) = top.uint("version", 0, u64::MAX, report) {
+        if v != 1 {
+            report
+                .error(
+                    pos,
+                    "version",
+                    format!("catalog version {v} is not supported"),
+                )
+                .hint = Some("this pgconn reads version 1; upgrade pgconn".into());
+        }
+    }
+}
+
+fn hostname_template(top: &Fields<'_>, report: &mut Report) -> Option<Template> {
+    let (text, pos) = top
+        .str("hostname_template", report)
+        .unwrap_or((super::template::DEFAULT, top.pos));
+    match Template::parse(text) {
+        Ok(t) => Some(t),
+        Err(message) => {
+            report.error(pos, "hostname_template", message).hint =
+                Some("placeholders: {cluster} {role} {domain} {namespace}".into());
+            None
+        }
+    }
+}
+
+fn sslmode(fields: &Fields<'_>, report: &mut Report) -> Option<SslMode> {
+    let mode = fields.one_of("sslmode", SSLMODES, report)?;
+    if mode != SslMode::VerifyFull {
+        if let Some(node) = fields.get("sslmode") {
+            report
+                .warn(
+                    node.pos,
+                    &fields.child("sslmode"),
+                    format!("`{}` is weaker than verify-full", mode.as_str()),
+                )
+                .hint =
+                Some("endpoints have publicly trusted certificates: use verify-full".into());
+        }
+    }
+    Some(mode)
+}
+
+fn sslrootcert(fields: &Fields<'_>, base_dir: &Path, report: &mut Report) -> Option<RootCert> {
+    let (text, pos) = fields.str("sslrootcert", report)?;
+    if text == "system" {
+        return Some(RootCert::System);
+    }
+    let path = base_dir.join(expand_home(text));
+    if !path.is_file() {
+        report
+            .error(
+                pos,
+                &fields.child("sslrootcert"),
+                format!("root certificate file {} does not exist", path.display()),
+            )
+            .hint = Some("give a PEM file, or `system` for the OS trust store".into());
+    }
+    Some(RootCert::File(path))
+}
+
+/// Expands a leading `~/` the way users expect in a config file.
+fn expand_home(text: &str) -> PathBuf {
+    match (text.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(text),
+    }
+}
+
+fn pooler(fields: &Fields<'_>, report: &mut Report) -> PartialPooler {
+    let Some(node) = fields.get("pooler") else {
+        return PartialPooler::default();
+    };
+    let Some(p) = Fields::open(node, &fields.child("pooler"), POOLER_KEYS, report) else {
+        return PartialPooler::default();
+    };
+    PartialPooler {
+        kind: p.one_of("kind", POOLER_KINDS, report),
+        mode: p.one_of("mode", POOL_MODES, report),
+        max_prepared_statements: p
+            .uint("max_prepared_statements", 0, u64::from(u32::MAX), report)
+            .and_then(|(n, _)| u32::try_from(n).ok()),
+    }
+}
+
+fn shared_ips(top: &Fields<'_>, report: &mut Report) -> HashMap<Role, IpAddr> {
+    let mut ips = HashMap::new();
+    let Some(node) = top.get("shared_ips") else {
+        return ips;
+    };
+    let Some(f) = Fields::open(node, "shared_ips", ROLE_NAMES, report) else {
+        return ips;
+    };
+    for role in Role::ALL {
+        if let Some(ip) = ip_field(&f, role.as_str(), report) {
+            ips.insert(role, ip);
+        }
+    }
+    ips
+}
+
+fn ip_field(fields: &Fields<'_>, key: &str, report: &mut Report) -> Option<IpAddr> {
+    let (text, pos) = fields.str(key, report)?;
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            report.error(
+                pos,
+                &fields.child(key),
+                format!("`{text}` is not an IP address"),
+            );
+            None
+        }
+    }
+}
+
+fn clusters(
+    node: &Node,
+    defaults: &Defaults,
+    base_dir: &Path,
+    report: &mut Report,
+) -> Vec<Cluster> {
+    if !matches!(node.value, Value::Map(_)) {
+        report.error(
+            node.pos,
+            "clusters",
+            format!(
+                "expected a mapping of cluster names, found {}",
+                node.type_name()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (key, value) in Fields::entries(node) {
+        let path = join("clusters", &key.name);
+        if !valid_name(&key.name) {
+            report
+                .error(
+                    key.pos,
+                    &path,
+                    format!("`{}` is not a valid cluster name", key.name),
+                )
+                .hint = Some("use letters, digits, `-`, `_` and `.`".into());
+            continue;
+        }
+        if let Some(c) = cluster(&key.name, key.pos, value, &path, defaults, base_dir, report) {
+            out.push(c);
+        }
+    }
+    if out.is_empty() && !report.has_errors() {
+        report.error(node.pos, "clusters", "the catalog lists no clusters");
+    }
+    out
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn cluster(
+    name: &str,
+    pos: Pos,
+    node: &Node,
+    path: &str,
+    defaults: &Defaults,
+    base_dir: &Path,
+    report: &mut Report,
+) -> Option<Cluster> {
+    let f = Fields::open(node, path, CLUSTER_KEYS, report)?;
+    let namespace = f.str("namespace", report).map(|(s, _)| s.to_string());
+    let port = f
+        .uint("port", 1, 65535, report)
+        .map_or(5432, |(p, _)| u16::try_from(p).unwrap_or(5432));
+    let database = f.str("database", report).map(|(s, _)| s.to_string());
+    let pooler = pooler(&f, report).over(defaults.pooler).finish();
+    let ctx = ClusterCtx {
+        name,
+        namespace: namespace.as_deref(),
+        port,
+        pooler,
+        defaults,
+        base_dir,
+    };
+    let endpoints = endpoints(&f, &ctx, report);
+    let users = users(&f, &endpoints, report);
+    check_default_users(&f, &endpoints, &users, report);
+    Some(Cluster {
+        name: name.to_string(),
+        namespace,
+        port,
+        database,
+        pooler,
+        endpoints,
+        users,
+        pos,
+    })
+}
+
+struct ClusterCtx<'a> {
+    name: &'a str,
+    namespace: Option<&'a str>,
+    port: u16,
+    pooler: Pooler,
+    defaults: &'a Defaults,
+    base_dir: &'a Path,
+}
+
+fn endpoints(f: &Fields<'_>, ctx: &ClusterCtx<'_>, report: &mut Report) -> Vec<Endpoint> {
+    let Some(node) = f.get("endpoints") else {
+        report
+            .error(f.pos, &f.path, "the cluster has no `endpoints`")
+            .hint = Some("add at least `endpoints: { write: {} }`".into());
+        return Vec::new();
+    };
+    let Some(e) = Fields::open(node, &f.child("endpoints"), ROLE_NAMES, report) else {
+        return Vec::new();
+    };
+    Role::ALL
+        .into_iter()
+        .filter(|role| e.has(role.as_str()))
+        .filter_map(|role| {
+            let node = e.entries_node(role.as_str());
+            endpoint(role, node, &e.child(role.as_str()), ctx, report)
+        })
+        .collect()
+}
+
+impl<'n> Fields<'n> {
+    /// The node under `key`, including an explicit null (an endpoint written
+    /// as `write:` with nothing after it).
+    fn entries_node(&self, key: &str) -> Option<&'n Node> {
+        self.get(key)
+    }
+}
+
+fn endpoint(
+    role: Role,
+    node: Option<&Node>,
+    path: &str,
+    ctx: &ClusterCtx<'_>,
+    report: &mut Report,
+) -> Option<Endpoint> {
+    let null = Node {
+        value: Value::Null,
+        pos: Pos::default(),
+    };
+    let node = node.unwrap_or(&null);
+    let f = Fields::open(node, path, ENDPOINT_KEYS, report)?;
+    let host = match f.str("host", report) {
+        Some((h, pos)) => {
+            check_host(h, pos, &f.child("host"), report);
+            h.to_string()
+        }
+        None => derived_host(role, &f, ctx, report)?,
+    };
+    let port = f
+        .uint("port", 1, 65535, report)
+        .map_or(ctx.port, |(p, _)| u16::try_from(p).unwrap_or(ctx.port));
+    let ip = ip_field(&f, "ip", report).or_else(|| ctx.defaults.shared_ips.get(&role).copied());
+    let pooled = f
+        .bool("pooled", report)
+        .unwrap_or(role != Role::Admin && ctx.pooler.kind != PoolerKind::None);
+    Some(Endpoint {
+        role,
+        host,
+        port,
+        ip,
+        pooled,
+        sslmode: sslmode(&f, report).unwrap_or(ctx.defaults.sslmode),
+        sslrootcert: sslrootcert(&f, ctx.base_dir, report)
+            .unwrap_or_else(|| ctx.defaults.sslrootcert.clone()),
+        allowed_source_ranges: source_ranges(&f, report),
+    })
+}
+
+fn derived_host(
+    role: Role,
+    f: &Fields<'_>,
+    ctx: &ClusterCtx<'_>,
+    report: &mut Report,
+) -> Option<String> {
+    let template = ctx.defaults.template.as_ref()?;
+    match template.render(
+        ctx.name,
+        role,
+        ctx.defaults.domain.as_deref(),
+        ctx.namespace,
+    ) {
+        Ok(host) => {
+            check_host(&host, f.pos, &f.path, report);
+            Some(host)
+        }
+        Err(missing) => {
+            report
+                .error(
+                    f.pos,
+                    &f.path,
+                    format!("the host name template needs `{missing}`, which is not set"),
+                )
+                .hint = Some(format!("set `{missing}` or give this endpoint a `host`"));
+            None
+        }
+    }
+}
+
+fn check_host(host: &str, pos: Pos, path: &str, report: &mut Report) {
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if !valid && host.parse::<IpAddr>().is_err() {
+        report.error(pos, path, format!("`{host}` is not a valid host name"));
+    }
+}
+
+fn source_ranges(f: &Fields<'_>, report: &mut Report) -> Option<Vec<IpNet>> {
+    let items = f.str_list("allowed_source_ranges", report)?;
+    let path = f.child("allowed_source_ranges");
+    let mut nets = Vec::with_capacity(items.len());
+    for (text, pos) in items {
+        match text.parse::<IpNet>() {
+            Ok(net) => nets.push(net),
+            Err(_) => {
+                let d = report.error(pos, &path, format!("`{text}` is not a CIDR range"));
+                if let Ok(ip) = text.parse::<IpAddr>() {
+                    let bits = if ip.is_ipv4() { 32 } else { 128 };
+                    d.hint = Some(format!("for a single address write `{ip}/{bits}`"));
+                }
+            }
+        }
+    }
+    Some(nets)
+}
+
+fn users(f: &Fields<'_>, endpoints: &[Endpoint], report: &mut Report) -> Vec<User> {
+    let Some(node) = f.get("users") else {
+        return Vec::new();
+    };
+    let path = f.child("users");
+    if !matches!(node.value, Value::Map(_)) {
+        report.error(
+            node.pos,
+            &path,
+            format!(
+                "expected a mapping of user names, found {}",
+                node.type_name()
+            ),
+        );
+        return Vec::new();
+    }
+    Fields::entries(node)
+        .filter_map(|(key, value)| {
+            let upath = join(&path, &key.name);
+            let u = Fields::open(value, &upath, USER_KEYS, report)?;
+            Some(User {
+                name: key.name.clone(),
+                roles: user_roles(&u, endpoints, report),
+                credentials: u
+                    .get("credentials")
+                    .map(|c| credentials(c, &u.child("credentials"), report)),
+            })
+        })
+        .collect()
+}
+
+fn user_roles(u: &Fields<'_>, endpoints: &[Endpoint], report: &mut Report) -> Vec<Role> {
+    let path = u.child("roles");
+    let mut roles = Vec::new();
+    for (text, pos) in u.str_list("roles", report).unwrap_or_default() {
+        let Some(role) = Role::parse(text) else {
+            report
+                .error(pos, &path, format!("unknown role `{text}`"))
+                .hint = Some("roles are write, read and admin".into());
+            continue;
+        };
+        if !endpoints.iter().any(|e| e.role == role) {
+            report.error(
+                pos,
+                &path,
+                format!("role `{role}` has no endpoint in this cluster"),
+            );
+        }
+        roles.push(role);
+    }
+    roles
+}
+
+fn check_default_users(
+    f: &Fields<'_>,
+    endpoints: &[Endpoint],
+    users: &[User],
+    report: &mut Report,
+) {
+    let pos = f.get("users").map_or(f.pos, |n| n.pos);
+    for endpoint in endpoints {
+        let owners: Vec<&str> = users
+            .iter()
+            .filter(|u| u.roles.contains(&endpoint.role))
+            .map(|u| u.name.as_str())
+            .collect();
+        match owners.as_slice() {
+            [] if users.is_empty() => {}
+            [] => {
+                report
+                    .error(
+                        pos,
+                        &f.child("users"),
+                        format!("no user has role `{}`", endpoint.role),
+                    )
+                    .hint = Some(format!("add `{}` to one user's `roles`", endpoint.role));
+            }
+            [_] => {}
+            many => {
+                report.error(
+                    pos,
+                    &f.child("users"),
+                    format!(
+                        "role `{}` has more than one default user: {}",
+                        endpoint.role,
+                        many.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn credentials(node: &Node, path: &str, report: &mut Report) -> Vec<SourceSpec> {
+    let Value::Seq(items) = &node.value else {
+        report.error(
+            node.pos,
+            path,
+            format!("expected a list of sources, found {}", node.type_name()),
+        );
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| source(item, &format!("{path}[{i}]"), report))
+        .collect()
+}
+
+fn source(item: &Node, path: &str, report: &mut Report) -> Option<SourceSpec> {
+    let entries = match &item.value {
+        Value::Map(e) => e,
+        // `- prompt` written as a bare word.
+        Value::Str(s) if s == "prompt" => return Some(SourceSpec::Prompt),
+        _ => {
+            report.error(
+                item.pos,
+                path,
+                format!(
+                    "expected a source like `- env: {{ var: NAME }}`, found {}",
+                    item.type_name()
+                ),
+            );
+            return None;
+        }
+    };
+    let kinds: Vec<_> = entries
+        .iter()
+        .filter(|(k, _)| !k.name.starts_with("x-"))
+        .collect();
+    let [(key, body)] = kinds.as_slice() else {
+        report
+            .error(item.pos, path, "each credential source has exactly one key")
+            .hint = Some(format!("one of: {}", SOURCE_KINDS.join(", ")));
+        return None;
+    };
+    let spath = join(path, &key.name);
+    let spec = |allowed: &[&str], report: &mut Report| Fields::open(body, &spath, allowed, report);
+    let opt =
+        |f: &Fields<'_>, k: &str, report: &mut Report| f.str(k, report).map(|(s, _)| s.to_string());
+    let required = |f: &Fields<'_>, k: &str, report: &mut Report| {
+        let v = opt(f, k, report);
+        if v.is_none() && f.get(k).is_none() {
+            report.error(f.pos, &f.path, format!("`{}` needs `{k}`", key.name));
+        }
+        v
+    };
+    match key.name.as_str() {
+        "env" => {
+            let f = spec(&["var"], report)?;
+            Some(SourceSpec::Env {
+                var: required(&f, "var", report)?,
+            })
+        }
+        "file" => {
+            let f = spec(&["path"], report)?;
+            Some(SourceSpec::File {
+                path: expand_home(&required(&f, "path", report)?),
+            })
+        }
+        "pgpass" => {
+            let f = spec(&["path"], report)?;
+            Some(SourceSpec::Pgpass {
+                path: opt(&f, "path", report).map(|p| expand_home(&p)),
+            })
+        }
+        "keyring" => {
+            let f = spec(&["service", "account"], report)?;
+            Some(SourceSpec::Keyring {
+                service: opt(&f, "service", report),
+                account: opt(&f, "account", report),
+            })
+        }
+        "kubernetes" => {
+            let f = spec(
+                &["secret", "namespace", "key", "username_key", "context"],
+                report,
+            )?;
+            Some(SourceSpec::Kubernetes {
+                secret: opt(&f, "secret", report),
+                namespace: opt(&f, "namespace", report),
+                key: opt(&f, "key", report),
+                username_key: opt(&f, "username_key", report),
+                context: opt(&f, "context", report),
+            })
+        }
+        "vault" => {
+            let f = spec(&["path", "field", "mount", "kv_version"], report)?;
+            let kv_version = f
+                .uint("kv_version", 1, 2, report)
+                .map(|(v, _)| u8::from(v == 2) + 1);
+            Some(SourceSpec::Vault {
+                path: required(&f, "path", report)?,
+                field: opt(&f, "field", report),
+                mount: opt(&f, "mount", report),
+                kv_version,
+            })
+        }
+        "vault_database" => {
+            let f = spec(&["role", "mount"], report)?;
+            Some(SourceSpec::VaultDatabase {
+                role: required(&f, "role", report)?,
+                mount: opt(&f, "mount", report),
+            })
+        }
+        "command" => {
+            let f = spec(&["argv"], report)?;
+            let argv: Vec<String> = f
+                .str_list("argv", report)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, _)| s.to_string())
+                .collect();
+            if argv.is_empty() {
+                report.error(f.pos, &spath, "`command` needs a non-empty `argv` list");
+                return None;
+            }
+            Some(SourceSpec::Command { argv })
+        }
+        "prompt" => {
+            spec(&[], report)?;
+            Some(SourceSpec::Prompt)
+        }
+        other => {
+            let d = report.error(
+                key.pos,
+                path,
+                format!("unknown credential source `{other}`"),
+            );
+            d.hint = Some(
+                match crate::suggest::did_you_mean(other, SOURCE_KINDS.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("one of: {}", SOURCE_KINDS.join(", ")),
+                },
+            );
+            None
+        }
+    }
+}
+
+/// Two clusters on the same address and port for the same role would send
+/// one cluster's clients to the other.
+fn check_port_collisions(clusters: &[Cluster], report: &mut Report) {
+    let mut seen: HashMap<(Role, String, u16), &str> = HashMap::new();
+    for cluster in clusters {
+        for e in &cluster.endpoints {
+            let addr = e.ip.map_or_else(|| e.host.clone(), |ip| ip.to_string());
+            let key = (e.role, addr.clone(), e.port);
+            if let Some(first) = seen.get(&key) {
+                report
+                    .error(
+                        cluster.pos,
+                        &join("clusters", &cluster.name),
+                        format!(
+                            "{} endpoint {addr}:{} is also cluster `{first}`'s",
+                            e.role, e.port
+                        ),
+                    )
+                    .hint = Some("each cluster needs its own port on a shared IP".into());
+            } else {
+                seen.insert(key, &cluster.name);
+            }
+        }
+    }
+}

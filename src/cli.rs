@@ -1,0 +1,255 @@
+//! The command line: every clap type lives here, and nothing else does.
+//! Help texts double as the man page and the completions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::catalog::Role;
+use crate::commands::completions::complete_cluster;
+use crate::connstr::Format;
+
+/// From a cluster catalog to a working, verified PostgreSQL connection.
+///
+/// pgconn reads a catalog of clusters (see `pgconn catalog schema`), resolves
+/// their write, read and admin endpoints, fetches credentials and prints
+/// connection strings that are correct for each driver, with TLS verify-full.
+#[derive(Debug, Parser)]
+#[command(name = "pgconn", version, max_term_width = 100)]
+#[command(
+    after_help = "Exit status: 0 success, 1 operation failed, 2 usage or catalog error, \
+                        3 doctor found a failure, 130 interrupted."
+)]
+pub struct Cli {
+    /// Catalog file [default: $PGCONN_CATALOG, ./pgconn.{yaml,yml,toml,json},
+    /// ~/.config/pgconn/catalog.*, /etc/pgconn/catalog.yaml]
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub catalog: Option<PathBuf>,
+
+    /// Say more on stderr: which source answered, which roots were chosen
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to colour output [default: auto, honouring NO_COLOR]
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, hide_default_value = true)]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every cluster × endpoint: host:port, expected IP, pooled, allowlist
+    Ls(LsArgs),
+    /// Everything known about one cluster, including credential sources (never values)
+    Show(ShowArgs),
+    /// Print a connection string for one endpoint, correct for the chosen driver
+    Url(UrlArgs),
+    /// Check, locate or describe the catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Print a shell completion script (source it from your shell's rc file)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    Man,
+}
+
+/// `pgconn ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgconn show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Cluster name or unique prefix (a picker opens when omitted on a terminal)
+    #[arg(add = ArgValueCompleter::new(complete_cluster))]
+    pub cluster: Option<String>,
+
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which endpoint of which cluster, as whom.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// Cluster name or unique prefix (a picker opens when omitted on a terminal)
+    #[arg(add = ArgValueCompleter::new(complete_cluster))]
+    pub cluster: Option<String>,
+
+    /// Endpoint role, as an alternative to --write/--read/--admin
+    #[arg(value_enum, value_name = "ROLE")]
+    pub role_arg: Option<RoleArg>,
+
+    /// The pooled write endpoint (primary) [default]
+    #[arg(long, group = "role_choice")]
+    pub write: bool,
+
+    /// The pooled read endpoint (replicas)
+    #[arg(long, group = "role_choice")]
+    pub read: bool,
+
+    /// The direct admin endpoint (primary, allowlisted)
+    #[arg(long, group = "role_choice")]
+    pub admin: bool,
+
+    /// Endpoint role by name
+    #[arg(long = "role", value_enum, value_name = "ROLE", group = "role_choice")]
+    pub role_flag: Option<RoleArg>,
+
+    /// Connect as this user instead of the role's default user
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Connect to this database instead of the cluster's default
+    #[arg(long, value_name = "NAME")]
+    pub db: Option<String>,
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Pooled, to the primary.
+    Write,
+    /// Pooled, to the replicas.
+    Read,
+    /// Direct, to the primary.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Write => Role::Write,
+            RoleArg::Read => Role::Read,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+/// `pgconn url`.
+#[derive(Debug, Args)]
+pub struct UrlArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The driver the string is for
+    #[arg(short, long, value_enum, default_value = "uri")]
+    pub format: FormatArg,
+
+    /// Leave the password out (for config files that take it separately)
+    #[arg(long)]
+    pub no_password: bool,
+
+    /// Connect to the catalog's IP while verifying the host name (libpq hostaddr)
+    #[arg(long)]
+    pub pin_ip: bool,
+}
+
+/// A connection string format on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatArg(pub Format);
+
+static FORMATS: [FormatArg; 10] = [
+    FormatArg(Format::Uri),
+    FormatArg(Format::Keyword),
+    FormatArg(Format::Jdbc),
+    FormatArg(Format::Sqlalchemy),
+    FormatArg(Format::SqlalchemyAsyncpg),
+    FormatArg(Format::Asyncpg),
+    FormatArg(Format::Pgx),
+    FormatArg(Format::Node),
+    FormatArg(Format::Prisma),
+    FormatArg(Format::Npgsql),
+];
+
+impl ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &FORMATS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
+    }
+}
+
+/// `pgconn catalog …`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Check the catalog and report every problem with file:line:column
+    Validate,
+    /// Print where the catalog was found
+    Path,
+    /// Print the catalog's JSON Schema (for editors)
+    Schema,
+}
+
+/// `pgconn completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells with completion support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// GNU Bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+    /// Elvish.
+    Elvish,
+}
+
+impl Shell {
+    /// Every supported shell.
+    pub const ALL: [Shell; 5] = [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Powershell,
+        Shell::Elvish,
+    ];
+
+    /// The shell's name as clap_complete knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Powershell => "powershell",
+            Shell::Elvish => "elvish",
+        }
+    }
+}
+
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,109 @@
+//! The one error type commands return, its exit status, and the one place
+//! errors are rendered (`pgconn: error: …` and a `hint:` line).
+
+use std::io;
+
+use crate::catalog::CatalogError;
+use crate::connstr::ConnStrError;
+use crate::credentials::CredentialError;
+use crate::output::Style;
+use crate::target::ResolveError;
+
+/// Exit statuses of the CLI contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Success = 0,
+    /// The operation failed (network, server, credentials, child).
+    Failure = 1,
+    /// Usage or catalog error.
+    Usage = 2,
+    /// doctor ran and a check failed.
+    DoctorFailed = 3,
+    /// Interrupted.
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A usage problem clap cannot see (e.g. no cluster and no terminal).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+    /// The catalog is missing or invalid.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The cluster, role or user does not resolve.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// No credential could be had.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The connection string cannot be written.
+    #[error(transparent)]
+    ConnStr(#[from] ConnStrError),
+    /// Writing output failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// The exit status for this error.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
+                Exit::Usage
+            }
+            Error::Credential(_) | Error::Io { .. } => Exit::Failure,
+        }
+    }
+
+    /// What the user can do next.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { hint, .. } => hint.clone(),
+            Error::Catalog(e) => e.hint(),
+            Error::Resolve(e) => e.hint(),
+            Error::Credential(e) => e.hint(),
+            Error::ConnStr(e) => e.hint(),
+            Error::Io { .. } => None,
+        }
+    }
+
+    /// Renders the error for stderr.
+    pub fn render(&self, style: Style) -> String {
+        let mut out = format!("{} {self}", style.error("pgconn: error:"));
+        if let Some(hint) = self.hint() {
+            out.push('\n');
+            out.push_str(&style.hint("hint:"));
+            out.push(' ');
+            out.push_str(&hint);
+        }
+        out
+    }
+}

@@ -1,0 +1,53 @@
+//! pgconn: from a cluster catalog to a working, verified PostgreSQL connection.
+//!
+//! Layers point down only (see ARCHITECTURE.md):
+//! [`cli`] → [`commands`] → [`catalog`], [`target`], [`credentials`],
+//! [`connstr`] → [`platform`]. Errors meet in [`error`]; output in [`output`].
+
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod connstr;
+pub mod credentials;
+pub mod error;
+pub mod output;
+pub mod picker;
+pub mod platform;
+pub mod suggest;
+pub mod target;
+
+use clap::Parser;
+
+use crate::error::Exit;
+use crate::output::Style;
+
+/// Runs pgconn with the process arguments and returns the exit status.
+pub fn run() -> i32 {
+    match commands::completions::complete_from_env() {
+        Ok(true) => return Exit::Success.code(),
+        Ok(false) => {}
+        Err(e) => {
+            let _ = e.print();
+            return Exit::Usage.code();
+        }
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Success.code()
+            };
+        }
+    };
+    let style = Style::stderr(cli.color);
+    match commands::dispatch(&cli, style) {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            eprintln!("{}", e.render(style));
+            e.exit().code()
+        }
+    }
+}

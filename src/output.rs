@@ -1,0 +1,92 @@
+//! Writing results: stdout for results (a closed pipe is not an error),
+//! stderr for notes, colour only when wanted.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::ColorChoice;
+use crate::error::Error;
+
+/// Colour decisions for one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    /// Decides colour for stderr: `--color`, then `NO_COLOR`, then whether it is a terminal.
+    pub fn stderr(choice: ColorChoice) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stderr().is_terminal()
+            }
+        };
+        Style { color }
+    }
+
+    /// No colour at all.
+    pub fn plain() -> Self {
+        Style { color: false }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Bold red.
+    pub fn error(self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+
+    /// Bold yellow.
+    pub fn warning(self, text: &str) -> String {
+        self.paint("1;33", text)
+    }
+
+    /// Cyan.
+    pub fn hint(self, text: &str) -> String {
+        self.paint("36", text)
+    }
+}
+
+/// Writes a result to stdout. A reader that went away (`| head`) is not an error.
+pub fn stdout(text: &str) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io {
+            context: "writing to stdout".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a line to stdout.
+pub fn line(text: &str) -> Result<(), Error> {
+    stdout(&format!("{text}\n"))
+}
+
+/// Writes a JSON document to stdout.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Io {
+        context: "encoding JSON".into(),
+        source: e.into(),
+    })?;
+    line(&text)
+}
+
+/// Writes a note to stderr (ignoring failures: notes are best effort).
+pub fn note(style: Style, text: &str) {
+    let _ = writeln!(io::stderr(), "{} {text}", style.hint("note:"));
+}
+
+/// Writes a warning to stderr.
+pub fn warning(style: Style, text: &str) {
+    let _ = writeln!(io::stderr(), "{} {text}", style.warning("warning:"));
+}
