@@ -1,4 +1,5 @@
 //! The command line: every clap type lives here, and nothing else does.
+#![allow(clippy::doc_markdown)] // doc comments here are user-facing help text, not rustdoc
 //! Help texts double as the man page and the completions.
 
 use std::path::PathBuf;
@@ -65,8 +66,8 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Print a shell completion script (source it from your shell's rc file)
     Completions(CompletionsArgs),
-    /// Print the man page (roff) to stdout
-    Man,
+    /// Print a man page (roff) to stdout: pgconn's, or a command's
+    Man(ManArgs),
 }
 
 /// `pgconn ls`.
@@ -210,6 +211,14 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// `pgconn man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `url` or `catalog validate`
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// Shells with completion support.

@@ -132,17 +132,15 @@ impl<'n> Fields<'n> {
     /// A string value.
     pub fn str(&self, key: &str, report: &mut Report) -> Option<(&'n str, Pos)> {
         let node = self.get(key)?;
-        match &node.value {
-            Value::Str(s) => Some((s.as_str(), node.pos)),
-            _ => {
-                report.error(
-                    node.pos,
-                    &self.child(key),
-                    format!("expected a string, found {}", node.type_name()),
-                );
-                None
-            }
+        if let Value::Str(s) = &node.value {
+            return Some((s.as_str(), node.pos));
         }
+        report.error(
+            node.pos,
+            &self.child(key),
+            format!("expected a string, found {}", node.type_name()),
+        );
+        None
     }
 
     /// An unsigned integer within `min..=max`.

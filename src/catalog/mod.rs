@@ -10,6 +10,7 @@ mod model;
 mod node;
 mod parse;
 pub mod schema;
+mod sources;
 mod template;
 
 use std::fmt;
@@ -183,8 +184,7 @@ pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
     load_str(path, &text)
 }
 
-/// Validates catalog text as if read from `path` (whose extension picks the format).
-pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
+fn read_tree(path: &Path, text: &str) -> Result<node::Node, CatalogError> {
     let format = format_of(path).ok_or_else(|| CatalogError::UnknownFormat {
         path: path.to_path_buf(),
     })?;
@@ -193,7 +193,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
         Format::Toml => node::from_toml(text),
         Format::Json => node::from_json(text),
     };
-    let root = root.map_err(|e| CatalogError::Invalid {
+    root.map_err(|e| CatalogError::Invalid {
         path: path.to_path_buf(),
         diagnostics: vec![Diagnostic {
             severity: Severity::Error,
@@ -202,7 +202,21 @@ pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
             message: format!("syntax error: {}", e.message),
             hint: None,
         }],
+    })
+}
+
+/// The catalog document as JSON, whatever its format (syntax checked, schema not).
+pub fn document_as_json(path: &Path) -> Result<serde_json::Value, CatalogError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
+        path: path.to_path_buf(),
+        source,
     })?;
+    Ok(read_tree(path, &text)?.to_json())
+}
+
+/// Validates catalog text as if read from `path` (whose extension picks the format).
+pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
+    let root = read_tree(path, text)?;
     let mut report = fields::Report::default();
     let catalog = parse::catalog(&root, path, &mut report);
     if report.has_errors() {

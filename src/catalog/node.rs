@@ -4,7 +4,6 @@
 //! schema walk in [`super::parse`] can report every problem with its line and
 //! column, whatever the file format.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -45,8 +44,8 @@ pub enum Value {
     Str(String),
     /// An integer.
     Int(i64),
-    /// A floating point number (no catalog field takes one; kept for messages).
-    Float,
+    /// A floating point number.
+    Float(f64),
     /// A boolean.
     Bool(bool),
     /// An explicit null or an empty value.
@@ -70,9 +69,30 @@ impl Node {
             Value::Seq(_) => "a list",
             Value::Str(_) => "a string",
             Value::Int(_) => "an integer",
-            Value::Float => "a number",
+            Value::Float(_) => "a number",
             Value::Bool(_) => "a boolean",
             Value::Null => "null",
+        }
+    }
+}
+
+impl Node {
+    /// The tree as JSON, for schema checks and tools.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => J::from(*f),
+            Value::Bool(b) => J::Bool(*b),
+            Value::Null => J::Null,
         }
     }
 }
@@ -165,7 +185,7 @@ impl<'a> YamlReader<'a> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, _tag) => (
                 Node {
-                    value: scalar(&text, style),
+                    value: scalar(text.as_ref(), style),
                     pos,
                 },
                 anchor,
@@ -257,19 +277,19 @@ fn merge_source(value: Node) -> Result<Vec<(Key, Node)>, SyntaxError> {
 }
 
 /// Types a YAML scalar the way YAML 1.2's core schema does.
-fn scalar(text: &Cow<'_, str>, style: ScalarStyle) -> Value {
+fn scalar(text: &str, style: ScalarStyle) -> Value {
     if style != ScalarStyle::Plain {
         return Value::Str(text.to_string());
     }
-    match text.as_ref() {
+    match text {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "true" | "True" | "TRUE" => Value::Bool(true),
         "false" | "False" | "FALSE" => Value::Bool(false),
         t => {
             if let Ok(i) = t.parse::<i64>() {
                 Value::Int(i)
-            } else if looks_like_float(t) && t.parse::<f64>().is_ok() {
-                Value::Float
+            } else if let Some(f) = looks_like_float(t).then(|| t.parse::<f64>().ok()).flatten() {
+                Value::Float(f)
             } else {
                 Value::Str(t.to_string())
             }
@@ -296,10 +316,18 @@ pub fn from_json(text: &str) -> Result<Node, SyntaxError> {
                 line: e.line(),
                 col: e.column(),
             },
-            e.to_string(),
+            strip_position(&e.to_string()),
         ));
     }
     from_yaml(&text.replace('\t', " "))
+}
+
+/// `serde_json` appends " at line N column M", which our prefix already says.
+fn strip_position(message: &str) -> String {
+    message
+        .rfind(" at line ")
+        .map_or(message, |i| &message[..i])
+        .to_string()
 }
 
 /// Reads TOML into a [`Node`]. Tables keep their file order.
@@ -313,7 +341,7 @@ pub fn from_toml(text: &str) -> Result<Node, SyntaxError> {
                 col: col + 1,
             },
         );
-        syntax(pos, e.kind.to_string())
+        syntax(pos, e.to_string())
     })?;
     Ok(toml_node(&mut value, &lines))
 }
@@ -324,7 +352,7 @@ fn toml_node(value: &mut toml_span::Value<'_>, lines: &LineIndex) -> Node {
     let value = match value.take() {
         ValueInner::String(s) => Value::Str(s.into_owned()),
         ValueInner::Integer(i) => Value::Int(i),
-        ValueInner::Float(_) => Value::Float,
+        ValueInner::Float(f) => Value::Float(f),
         ValueInner::Boolean(b) => Value::Bool(b),
         ValueInner::Array(mut items) => {
             Value::Seq(items.iter_mut().map(|v| toml_node(v, lines)).collect())

@@ -9,8 +9,7 @@ use ipnet::IpNet;
 
 use super::fields::{Fields, Report, join};
 use super::model::{
-    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, SourceSpec, SslMode,
-    User,
+    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, SslMode, User,
 };
 use super::node::{Node, Pos, Value};
 use super::template::Template;
@@ -46,18 +45,6 @@ const ENDPOINT_KEYS: &[&str] = &[
 ];
 const USER_KEYS: &[&str] = &["roles", "credentials"];
 const ROLE_NAMES: &[&str] = &["write", "read", "admin"];
-/// The credential source kinds, in the contract's order.
-pub const SOURCE_KINDS: &[&str] = &[
-    "env",
-    "file",
-    "pgpass",
-    "keyring",
-    "kubernetes",
-    "vault",
-    "vault_database",
-    "command",
-    "prompt",
-];
 
 const SSLMODES: &[(&str, SslMode)] = &[
     ("disable", SslMode::Disable),
@@ -141,12 +128,11 @@ pub fn catalog(root: &Node, path: &Path, report: &mut Report) -> Catalog {
     let connect_timeout = top
         .uint("connect_timeout", 1, 3600, report)
         .map_or(5, |(t, _)| u32::try_from(t).unwrap_or(5));
-    let clusters = match top.get("clusters") {
-        Some(node) => clusters(node, &defaults, base_dir, report),
-        None => {
-            report.error(top.pos, "", "the catalog has no `clusters`");
-            Vec::new()
-        }
+    let clusters = if let Some(node) = top.get("clusters") {
+        clusters(node, &defaults, base_dir, report)
+    } else {
+        report.error(top.pos, "", "the catalog has no `clusters`");
+        Vec::new()
     };
     check_port_collisions(&clusters, report);
     Catalog {
@@ -213,7 +199,8 @@ fn sslrootcert(fields: &Fields<'_>, base_dir: &Path, report: &mut Report) -> Opt
     if text == "system" {
         return Some(RootCert::System);
     }
-    let path = base_dir.join(expand_home(text));
+    let given = expand_home(text);
+    let path = base_dir.join(given.strip_prefix("./").unwrap_or(&given));
     if !path.is_file() {
         report
             .error(
@@ -227,7 +214,7 @@ fn sslrootcert(fields: &Fields<'_>, base_dir: &Path, report: &mut Report) -> Opt
 }
 
 /// Expands a leading `~/` the way users expect in a config file.
-fn expand_home(text: &str) -> PathBuf {
+pub(super) fn expand_home(text: &str) -> PathBuf {
     match (text.strip_prefix("~/"), dirs::home_dir()) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(text),
@@ -268,17 +255,15 @@ fn shared_ips(top: &Fields<'_>, report: &mut Report) -> HashMap<Role, IpAddr> {
 
 fn ip_field(fields: &Fields<'_>, key: &str, report: &mut Report) -> Option<IpAddr> {
     let (text, pos) = fields.str(key, report)?;
-    match text.parse::<IpAddr>() {
-        Ok(ip) => Some(ip),
-        Err(_) => {
-            report.error(
-                pos,
-                &fields.child(key),
-                format!("`{text}` is not an IP address"),
-            );
-            None
-        }
+    let ip = text.parse::<IpAddr>().ok();
+    if ip.is_none() {
+        report.error(
+            pos,
+            &fields.child(key),
+            format!("`{text}` is not an IP address"),
+        );
     }
+    ip
 }
 
 fn clusters(
@@ -494,15 +479,14 @@ fn source_ranges(f: &Fields<'_>, report: &mut Report) -> Option<Vec<IpNet>> {
     let path = f.child("allowed_source_ranges");
     let mut nets = Vec::with_capacity(items.len());
     for (text, pos) in items {
-        match text.parse::<IpNet>() {
-            Ok(net) => nets.push(net),
-            Err(_) => {
-                let d = report.error(pos, &path, format!("`{text}` is not a CIDR range"));
-                if let Ok(ip) = text.parse::<IpAddr>() {
-                    let bits = if ip.is_ipv4() { 32 } else { 128 };
-                    d.hint = Some(format!("for a single address write `{ip}/{bits}`"));
-                }
-            }
+        if let Ok(net) = text.parse::<IpNet>() {
+            nets.push(net);
+            continue;
+        }
+        let d = report.error(pos, &path, format!("`{text}` is not a CIDR range"));
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            d.hint = Some(format!("for a single address write `{ip}/{bits}`"));
         }
     }
     Some(nets)
@@ -533,7 +517,7 @@ fn users(f: &Fields<'_>, endpoints: &[Endpoint], report: &mut Report) -> Vec<Use
                 roles: user_roles(&u, endpoints, report),
                 credentials: u
                     .get("credentials")
-                    .map(|c| credentials(c, &u.child("credentials"), report)),
+                    .map(|c| super::sources::credentials(c, &u.child("credentials"), report)),
             })
         })
         .collect()
@@ -597,153 +581,6 @@ fn check_default_users(
                     ),
                 );
             }
-        }
-    }
-}
-
-fn credentials(node: &Node, path: &str, report: &mut Report) -> Vec<SourceSpec> {
-    let Value::Seq(items) = &node.value else {
-        report.error(
-            node.pos,
-            path,
-            format!("expected a list of sources, found {}", node.type_name()),
-        );
-        return Vec::new();
-    };
-    items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| source(item, &format!("{path}[{i}]"), report))
-        .collect()
-}
-
-fn source(item: &Node, path: &str, report: &mut Report) -> Option<SourceSpec> {
-    let entries = match &item.value {
-        Value::Map(e) => e,
-        // `- prompt` written as a bare word.
-        Value::Str(s) if s == "prompt" => return Some(SourceSpec::Prompt),
-        _ => {
-            report.error(
-                item.pos,
-                path,
-                format!(
-                    "expected a source like `- env: {{ var: NAME }}`, found {}",
-                    item.type_name()
-                ),
-            );
-            return None;
-        }
-    };
-    let kinds: Vec<_> = entries
-        .iter()
-        .filter(|(k, _)| !k.name.starts_with("x-"))
-        .collect();
-    let [(key, body)] = kinds.as_slice() else {
-        report
-            .error(item.pos, path, "each credential source has exactly one key")
-            .hint = Some(format!("one of: {}", SOURCE_KINDS.join(", ")));
-        return None;
-    };
-    let spath = join(path, &key.name);
-    let spec = |allowed: &[&str], report: &mut Report| Fields::open(body, &spath, allowed, report);
-    let opt =
-        |f: &Fields<'_>, k: &str, report: &mut Report| f.str(k, report).map(|(s, _)| s.to_string());
-    let required = |f: &Fields<'_>, k: &str, report: &mut Report| {
-        let v = opt(f, k, report);
-        if v.is_none() && f.get(k).is_none() {
-            report.error(f.pos, &f.path, format!("`{}` needs `{k}`", key.name));
-        }
-        v
-    };
-    match key.name.as_str() {
-        "env" => {
-            let f = spec(&["var"], report)?;
-            Some(SourceSpec::Env {
-                var: required(&f, "var", report)?,
-            })
-        }
-        "file" => {
-            let f = spec(&["path"], report)?;
-            Some(SourceSpec::File {
-                path: expand_home(&required(&f, "path", report)?),
-            })
-        }
-        "pgpass" => {
-            let f = spec(&["path"], report)?;
-            Some(SourceSpec::Pgpass {
-                path: opt(&f, "path", report).map(|p| expand_home(&p)),
-            })
-        }
-        "keyring" => {
-            let f = spec(&["service", "account"], report)?;
-            Some(SourceSpec::Keyring {
-                service: opt(&f, "service", report),
-                account: opt(&f, "account", report),
-            })
-        }
-        "kubernetes" => {
-            let f = spec(
-                &["secret", "namespace", "key", "username_key", "context"],
-                report,
-            )?;
-            Some(SourceSpec::Kubernetes {
-                secret: opt(&f, "secret", report),
-                namespace: opt(&f, "namespace", report),
-                key: opt(&f, "key", report),
-                username_key: opt(&f, "username_key", report),
-                context: opt(&f, "context", report),
-            })
-        }
-        "vault" => {
-            let f = spec(&["path", "field", "mount", "kv_version"], report)?;
-            let kv_version = f
-                .uint("kv_version", 1, 2, report)
-                .map(|(v, _)| u8::from(v == 2) + 1);
-            Some(SourceSpec::Vault {
-                path: required(&f, "path", report)?,
-                field: opt(&f, "field", report),
-                mount: opt(&f, "mount", report),
-                kv_version,
-            })
-        }
-        "vault_database" => {
-            let f = spec(&["role", "mount"], report)?;
-            Some(SourceSpec::VaultDatabase {
-                role: required(&f, "role", report)?,
-                mount: opt(&f, "mount", report),
-            })
-        }
-        "command" => {
-            let f = spec(&["argv"], report)?;
-            let argv: Vec<String> = f
-                .str_list("argv", report)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(s, _)| s.to_string())
-                .collect();
-            if argv.is_empty() {
-                report.error(f.pos, &spath, "`command` needs a non-empty `argv` list");
-                return None;
-            }
-            Some(SourceSpec::Command { argv })
-        }
-        "prompt" => {
-            spec(&[], report)?;
-            Some(SourceSpec::Prompt)
-        }
-        other => {
-            let d = report.error(
-                key.pos,
-                path,
-                format!("unknown credential source `{other}`"),
-            );
-            d.hint = Some(
-                match crate::suggest::did_you_mean(other, SOURCE_KINDS.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("one of: {}", SOURCE_KINDS.join(", ")),
-                },
-            );
-            None
         }
     }
 }

@@ -4,7 +4,7 @@
 pub mod catalog;
 pub mod completions;
 mod ls;
-mod man;
+pub mod man;
 mod show;
 mod url;
 
@@ -26,7 +26,7 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
         Command::Completions(args) => completions::run(args.shell),
-        Command::Man => man::run(),
+        Command::Man(args) => man::run(&args.command),
     }
 }
 

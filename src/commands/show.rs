@@ -100,10 +100,10 @@ fn render(c: &Cluster, location: &str, chain: &[UserSources]) -> String {
     out.push_str("\nendpoints\n");
     for e in &c.endpoints {
         let ip = e.ip.map_or_else(|| "-".into(), |ip| ip.to_string());
-        let pooled = if e.pooled { "pooled" } else { "direct" };
+        let path = if e.pooled { "pooled" } else { "direct" };
         let _ = writeln!(
             out,
-            "  {:<6} {}:{}  ip {ip}  {pooled}  sslmode {} (roots: {})",
+            "  {:<6} {}:{}  ip {ip}  {path}  sslmode {} (roots: {})",
             e.role,
             e.host,
             e.port,

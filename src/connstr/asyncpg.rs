@@ -13,10 +13,10 @@ pub fn render(p: &Params<'_>) -> Rendered {
     let mut notes = Vec::new();
     match p.root_file() {
         Some(root) => {
-            url.param("sslrootcert", root.display().to_string());
+            url.path_param("sslrootcert", &root.display().to_string());
         }
         None if p.sslmode.verifies_chain() => {
-            notes.push("no CA bundle found on this machine: give asyncpg sslrootcert=PATH".into())
+            notes.push("no CA bundle found on this machine: give asyncpg sslrootcert=PATH".into());
         }
         None => {}
     }

@@ -20,11 +20,11 @@ pub fn render(p: &Params<'_>) -> Rendered {
                 url.param("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
             }
             RootCert::File(path) => {
-                url.param("sslrootcert", path.display().to_string());
+                url.path_param("sslrootcert", &path.display().to_string());
             }
         }
     }
-    url.param("connectTimeout", p.connect_timeout.to_string());
+    url.param("connectTimeout", &p.connect_timeout.to_string());
     if p.pool_safe {
         url.param("prepareThreshold", "0");
     }

@@ -22,7 +22,7 @@ pub fn render(p: &Params<'_>) -> Rendered {
     };
     url.param("sslmode", mode);
     if let Some(root) = p.private_root_file() {
-        url.param("sslrootcert", root.display().to_string());
+        url.path_param("sslrootcert", &root.display().to_string());
     }
     Rendered {
         text: url.finish(p, false),

@@ -11,9 +11,9 @@ pub fn render(p: &Params<'_>) -> Rendered {
     let mut url = Url::new("postgres");
     url.param("sslmode", p.sslmode.as_str());
     if let Some(root) = p.private_root_file() {
-        url.param("sslrootcert", root.display().to_string());
+        url.path_param("sslrootcert", &root.display().to_string());
     }
-    url.param("connect_timeout", p.connect_timeout.to_string());
+    url.param("connect_timeout", &p.connect_timeout.to_string());
     if p.pool_safe {
         url.param("default_query_exec_mode", "exec");
     }

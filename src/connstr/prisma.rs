@@ -32,9 +32,9 @@ pub fn render(p: &Params<'_>) -> Rendered {
         }
     }
     if let Some(root) = p.private_root_file() {
-        url.param("sslcert", root.display().to_string());
+        url.path_param("sslcert", &root.display().to_string());
     }
-    url.param("connect_timeout", p.connect_timeout.to_string());
+    url.param("connect_timeout", &p.connect_timeout.to_string());
     if p.pool_safe {
         url.param("pgbouncer", "true");
         notes.push(

@@ -8,9 +8,7 @@ use super::{Params, Rendered, libpq};
 /// Writes the SQLAlchemy URL.
 pub fn render(p: &Params<'_>) -> Rendered {
     let mut url = Url::new("postgresql+psycopg");
-    for (key, value) in libpq::params(p) {
-        url.param(key, value);
-    }
+    url.libpq_params(libpq::params(p));
     let mut notes = Vec::new();
     if p.pool_safe {
         notes.push(

@@ -1,6 +1,6 @@
 //! SQLAlchemy with asyncpg: `postgresql+asyncpg://…?ssl=verify-full`.
 //! The dialect passes query parameters to `asyncpg.connect` as keywords, so
-//! `sslmode=` is a TypeError and a root file cannot be named in the URL:
+//! `sslmode=` is a `TypeError` and a root file cannot be named in the URL:
 //! asyncpg reads it from `PGSSLROOTCERT`.
 
 use super::url::Url;

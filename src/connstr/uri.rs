@@ -7,8 +7,6 @@ use super::{Params, Rendered, libpq, plain};
 /// Writes the URI.
 pub fn render(p: &Params<'_>) -> Rendered {
     let mut url = Url::new("postgresql");
-    for (key, value) in libpq::params(p) {
-        url.param(key, value);
-    }
+    url.libpq_params(libpq::params(p));
     plain(url.finish(p, false))
 }

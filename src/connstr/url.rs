@@ -1,10 +1,10 @@
 //! A small URL writer shared by every URL-shaped format, with the one
 //! percent-encoding rule that every driver here decodes correctly.
 //!
-//! Everything outside RFC 3986's unreserved set is encoded in user, password
-//! and database. Query values keep only `/` and `:` readable (paths), and
-//! always encode `+`, which form-decoders (pgjdbc's URLDecoder, Python's
-//! `parse_qs`, JavaScript's `URLSearchParams`) would read as a space.
+//! Everything outside RFC 3986's unreserved set is encoded in user, password,
+//! database and query values; only file paths in query values keep `/` and
+//! `:` readable. `+` is always encoded: form-decoders (pgjdbc's `URLDecoder`,
+//! Python's `parse_qs`, JavaScript's `URLSearchParams`) read it as a space.
 
 use std::fmt::Write as _;
 
@@ -18,17 +18,17 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-/// Query values: as [`COMPONENT`], but paths stay readable.
-const QUERY_VALUE: &AsciiSet = &COMPONENT.remove(b'/').remove(b':');
+/// Paths in query values: as [`COMPONENT`], but `/` and `:` stay readable.
+const PATH_VALUE: &AsciiSet = &COMPONENT.remove(b'/').remove(b':');
 
 /// Percent-encodes a user, password or database name.
 pub fn component(text: &str) -> String {
     utf8_percent_encode(text, COMPONENT).to_string()
 }
 
-/// Percent-encodes a query value.
-pub fn query_value(text: &str) -> String {
-    utf8_percent_encode(text, QUERY_VALUE).to_string()
+/// Percent-encodes a file path for a query value.
+pub fn path_value(text: &str) -> String {
+    utf8_percent_encode(text, PATH_VALUE).to_string()
 }
 
 /// A host as it appears in a URL authority (IPv6 literals in brackets).
@@ -68,8 +68,26 @@ impl Url {
     }
 
     /// Adds a query parameter.
-    pub fn param(&mut self, key: &'static str, value: impl Into<String>) -> &mut Self {
-        self.query.push((key, value.into()));
+    pub fn param(&mut self, key: &'static str, value: &str) -> &mut Self {
+        self.query.push((key, component(value)));
+        self
+    }
+
+    /// Adds a query parameter whose value is a file path (or `system`).
+    pub fn path_param(&mut self, key: &'static str, path: &str) -> &mut Self {
+        self.query.push((key, path_value(path)));
+        self
+    }
+
+    /// Adds libpq's parameters, paths kept readable.
+    pub fn libpq_params(&mut self, params: Vec<(&'static str, String)>) -> &mut Self {
+        for (key, value) in params {
+            if key == "sslrootcert" {
+                self.path_param(key, &value);
+            } else {
+                self.param(key, &value);
+            }
+        }
         self
     }
 
@@ -98,7 +116,7 @@ impl Url {
             out.push(if i == 0 { '?' } else { '&' });
             out.push_str(key);
             out.push('=');
-            out.push_str(&query_value(value));
+            out.push_str(value);
         }
         out
     }
@@ -119,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn query_values_keep_paths_readable_but_encode_plus() {
-        assert_eq!(query_value("/etc/ssl/a+b.crt"), "/etc/ssl/a%2Bb.crt");
+    fn paths_stay_readable_but_plus_is_encoded() {
+        assert_eq!(path_value("/etc/ssl/a+b.crt"), "/etc/ssl/a%2Bb.crt");
     }
 }

@@ -96,10 +96,11 @@ impl CredentialError {
 }
 
 fn render_attempts(attempts: &[Attempt]) -> String {
-    attempts
-        .iter()
-        .map(|a| format!("\n  - {}: {}", a.source, a.reason))
-        .collect()
+    use std::fmt::Write as _;
+    attempts.iter().fold(String::new(), |mut out, a| {
+        let _ = write!(out, "\n  - {}: {}", a.source, a.reason);
+        out
+    })
 }
 
 /// The sources for a target, in the order they are tried: the

@@ -1,5 +1,5 @@
 //! Source kinds the catalog accepts but this build cannot read yet
-//! (kubernetes, vault, vault_database, keyring, pgpass, command). They are
+//! (kubernetes, vault, `vault_database`, keyring, pgpass, command). They are
 //! listed with what they would read, and always fail with a clear reason.
 
 use super::{Outcome, Source};

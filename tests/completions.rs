@@ -1,0 +1,110 @@
+//! Completion scripts work in the real shells: flags complete, and cluster
+//! names come from the catalog (the one on the command line, or the usual
+//! discovery).
+
+mod support;
+
+use std::process::Command;
+
+use support::cli::{bin, repo, tool_available};
+
+fn path_with_pgconn() -> String {
+    let dir = std::path::Path::new(bin())
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
+}
+
+fn shell(program: &str, script: &str) -> String {
+    let out = Command::new(program)
+        .args(["-c", script])
+        .current_dir(repo())
+        .env("PATH", path_with_pgconn())
+        .env("PGCONN_CATALOG", repo().join("examples/pgconn.yaml"))
+        .output()
+        .expect("shell runs");
+    assert!(
+        out.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bash_completes_cluster_names_and_flags() {
+    if !tool_available("bash") {
+        return;
+    }
+    let script = r#"
+        source completions/pgconn.bash
+        complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_TYPE=9
+            _clap_complete_pgconn pgconn "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+            printf '%s\n' "${COMPREPLY[@]}"; }
+        echo "--clusters"; complete_words pgconn url ""
+        echo "--prefix"; complete_words pgconn url tem
+        echo "--flag"; complete_words pgconn url temporal-db --pin
+        echo "--other-catalog"; complete_words pgconn --catalog tests/catalogs/good/contract.toml show ""
+    "#;
+    let out = shell("bash", script);
+    let section = |name: &str| -> Vec<&str> {
+        out.split("--")
+            .find(|s| s.starts_with(name))
+            .unwrap_or("")
+            .lines()
+            .skip(1)
+            .collect()
+    };
+    assert_eq!(
+        section("clusters"),
+        ["temporal-db", "platform-db", "applications-db"],
+        "{out}"
+    );
+    assert_eq!(section("prefix"), ["temporal-db"], "{out}");
+    assert!(out.contains("--pin-ip"), "{out}");
+    assert_eq!(
+        section("other-catalog"),
+        ["temporal-db", "platform-db"],
+        "{out}"
+    );
+}
+
+#[test]
+fn fish_completes_cluster_names_with_their_roles() {
+    if !tool_available("fish") {
+        return;
+    }
+    let out = shell(
+        "fish",
+        "source completions/pgconn.fish; complete -C 'pgconn url pla'",
+    );
+    assert_eq!(out.trim(), "platform-db\twrite, admin", "{out}");
+    let out = shell(
+        "fish",
+        "source completions/pgconn.fish; complete -C 'pgconn url temporal-db --f'",
+    );
+    assert!(out.contains("--format"), "{out}");
+}
+
+#[test]
+fn zsh_loads_the_script_and_the_binary_answers_its_protocol() {
+    if !tool_available("zsh") {
+        return;
+    }
+    shell(
+        "zsh",
+        "autoload -U compinit && compinit -u && source completions/_pgconn",
+    );
+    let out = Command::new(bin())
+        .args(["--", "pgconn", "url", "app"])
+        .env("COMPLETE", "zsh")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_IFS", "\n")
+        .env("PGCONN_CATALOG", repo().join("examples/pgconn.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.trim(), "applications-db:write, read, admin", "{text}");
+}
