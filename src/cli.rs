@@ -10,6 +10,7 @@ use clap_complete::engine::ArgValueCompleter;
 use crate::catalog::Role;
 use crate::commands::completions::complete_cluster;
 use crate::connstr::Format;
+use crate::shellenv::EnvFormat;
 
 /// From a cluster catalog to a working, verified PostgreSQL connection.
 ///
@@ -61,6 +62,15 @@ pub enum Command {
     Show(ShowArgs),
     /// Print a connection string for one endpoint, correct for the chosen driver
     Url(UrlArgs),
+    /// Print the endpoint's environment (PG* variables, DATABASE_URL) for a shell, .env or CI
+    Env(EnvArgs),
+    /// Run the real psql connected to the endpoint (TLS verified, password never in argv)
+    Psql(PsqlArgs),
+    /// Run any command with the endpoint's environment injected
+    Run(RunArgs),
+    /// Write the catalog's endpoints into pg_service.conf (and .pgpass), or remove them
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Check, locate or describe the catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -192,6 +202,106 @@ impl ValueEnum for FormatArg {
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
     }
+}
+
+/// `pgconn env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "sh")]
+    pub format: EnvFormatArg,
+
+    /// Also set PREFIXHOST, PREFIXPORT, PREFIXNAME, PREFIXUSER, PREFIXPASSWORD, PREFIXURL
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Leave PGPASSWORD out (and the password out of DATABASE_URL)
+    #[arg(long)]
+    pub no_password: bool,
+
+    /// Also set PGHOSTADDR to the catalog's IP (the certificate is still checked against PGHOST)
+    #[arg(long)]
+    pub pin_ip: bool,
+}
+
+/// An `env` output format on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvFormatArg(pub EnvFormat);
+
+static ENV_FORMATS: [EnvFormatArg; 6] = [
+    EnvFormatArg(EnvFormat::Sh),
+    EnvFormatArg(EnvFormat::Fish),
+    EnvFormatArg(EnvFormat::Powershell),
+    EnvFormatArg(EnvFormat::Dotenv),
+    EnvFormatArg(EnvFormat::Github),
+    EnvFormatArg(EnvFormat::Json),
+];
+
+impl ValueEnum for EnvFormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ENV_FORMATS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
+    }
+}
+
+/// `pgconn psql`.
+#[derive(Debug, Args)]
+pub struct PsqlArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Connect to the catalog's IP while verifying the host name (libpq hostaddr)
+    #[arg(long)]
+    pub pin_ip: bool,
+
+    /// Arguments passed to psql as they are (after `--`)
+    #[arg(last = true, value_name = "PSQL_ARGS")]
+    pub psql_args: Vec<String>,
+}
+
+/// `pgconn run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Also set PREFIXHOST … PREFIXURL for the command
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Do not warn when a session-level tool (pg_dump, flyway, …) targets a pooled endpoint
+    #[arg(long)]
+    pub no_guard: bool,
+
+    /// Also set PGHOSTADDR to the catalog's IP
+    #[arg(long)]
+    pub pin_ip: bool,
+
+    /// The command and its arguments (after `--`)
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `pgconn service …`.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write (or refresh) pgconn's block of [cluster-role] entries in pg_service.conf
+    Sync {
+        /// Also write .pgpass lines for every endpoint whose credential can be fetched now
+        #[arg(long)]
+        pgpass: bool,
+    },
+    /// Remove pgconn's blocks, restoring the files as they were
+    Rm,
 }
 
 /// `pgconn catalog …`.

@@ -13,21 +13,30 @@ use crate::target::ResolveError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Success.
-    Success = 0,
+    Success,
     /// The operation failed (network, server, credentials, child).
-    Failure = 1,
+    Failure,
     /// Usage or catalog error.
-    Usage = 2,
+    Usage,
     /// doctor ran and a check failed.
-    DoctorFailed = 3,
+    DoctorFailed,
     /// Interrupted.
-    Interrupted = 130,
+    Interrupted,
+    /// A child's status, passed through (`psql`, `run`).
+    Child(i32),
 }
 
 impl Exit {
     /// The process exit status.
     pub fn code(self) -> i32 {
-        self as i32
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::DoctorFailed => 3,
+            Exit::Interrupted => 130,
+            Exit::Child(code) => code,
+        }
     }
 }
 
@@ -54,6 +63,12 @@ pub enum Error {
     /// The connection string cannot be written.
     #[error(transparent)]
     ConnStr(#[from] ConnStrError),
+    /// A child process could not be started.
+    #[error(transparent)]
+    Launch(#[from] crate::launch::ChildError),
+    /// psql cannot be found.
+    #[error(transparent)]
+    Psql(#[from] crate::launch::PsqlError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -79,7 +94,9 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
-            Error::Credential(_) | Error::Io { .. } => Exit::Failure,
+            Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
+                Exit::Failure
+            }
         }
     }
 
@@ -91,6 +108,8 @@ impl Error {
             Error::Resolve(e) => e.hint(),
             Error::Credential(e) => e.hint(),
             Error::ConnStr(e) => e.hint(),
+            Error::Launch(e) => e.hint(),
+            Error::Psql(e) => Some(e.hint()),
             Error::Io { .. } => None,
         }
     }

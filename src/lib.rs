@@ -10,9 +10,13 @@ pub mod commands;
 pub mod connstr;
 pub mod credentials;
 pub mod error;
+pub mod launch;
+pub mod managed_block;
 pub mod output;
+pub mod pgenv;
 pub mod picker;
 pub mod platform;
+pub mod shellenv;
 pub mod suggest;
 pub mod target;
 

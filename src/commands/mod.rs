@@ -3,8 +3,12 @@
 
 pub mod catalog;
 pub mod completions;
+mod env;
 mod ls;
 pub mod man;
+mod psql;
+mod run;
+mod service;
 mod show;
 mod url;
 
@@ -12,6 +16,8 @@ use std::path::PathBuf;
 
 use crate::catalog::{self as cat, Catalog, Discovery, Role};
 use crate::cli::{CatalogCommand, Cli, Command, TargetArgs};
+use crate::connstr::{ConnStrError, Params, SystemRoots};
+use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
 use crate::output::Style;
 use crate::target::{self, Selector, Target};
@@ -22,6 +28,10 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Ls(args) => ls::run(cli, args),
         Command::Show(args) => show::run(cli, args),
         Command::Url(args) => url::run(cli, args, style),
+        Command::Env(args) => env::run(cli, args, style),
+        Command::Psql(args) => psql::run(cli, args, style),
+        Command::Run(args) => run::run(cli, args, style),
+        Command::Service(command) => service::run(cli, command, style),
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli, style),
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
@@ -95,4 +105,72 @@ pub fn no_cluster_error() -> Error {
         "no cluster named, and no terminal to pick one on",
         "name the cluster, e.g. `pgconn url temporal-db --write`; `pgconn ls` lists them",
     )
+}
+
+/// A target with everything needed to write its connection parameters.
+pub struct Connection<'c> {
+    /// The endpoint and user.
+    pub target: Target<'c>,
+    /// The credential, unless the command runs without one.
+    pub credential: Option<Credential>,
+    /// `--pin-ip`: the catalog's IP for the endpoint.
+    pub hostaddr: Option<std::net::IpAddr>,
+    /// How to name system roots for the libpq that will read the parameters.
+    pub roots: SystemRoots,
+    /// Connect timeout in seconds.
+    pub connect_timeout: u32,
+}
+
+impl Connection<'_> {
+    /// The parameters for `connstr` and `pgenv`.
+    pub fn params(&self) -> Params<'_> {
+        let endpoint = self.target.endpoint;
+        Params {
+            host: &endpoint.host,
+            port: endpoint.port,
+            hostaddr: self.hostaddr,
+            database: self.target.database.as_deref(),
+            user: self
+                .credential
+                .as_ref()
+                .map_or(&self.target.user, |c| &c.user),
+            password: self.credential.as_ref().map(|c| &c.password),
+            sslmode: endpoint.sslmode,
+            sslrootcert: &endpoint.sslrootcert,
+            system_roots: &self.roots,
+            connect_timeout: self.connect_timeout,
+            pool_safe: endpoint.pooled && self.target.cluster.pooler.needs_pool_safety(),
+        }
+    }
+}
+
+/// Resolves the target and, when `with_password`, its credential.
+pub fn connect<'c>(
+    catalog: &'c Catalog,
+    args: &TargetArgs,
+    pin_ip: bool,
+    with_password: bool,
+    roots: SystemRoots,
+) -> Result<Connection<'c>, Error> {
+    let target = select(catalog, args)?;
+    let hostaddr = if pin_ip {
+        let endpoint = target.endpoint;
+        Some(endpoint.ip.ok_or_else(|| {
+            ConnStrError::NoIpToPin(format!("{} {}", target.cluster.name, endpoint.role))
+        })?)
+    } else {
+        None
+    };
+    let credential = if with_password {
+        Some(credentials::fetch(&target)?)
+    } else {
+        None
+    };
+    Ok(Connection {
+        target,
+        credential,
+        hostaddr,
+        roots,
+        connect_timeout: catalog.connect_timeout,
+    })
 }

@@ -16,7 +16,7 @@ mod prisma;
 mod sqlalchemy;
 mod sqlalchemy_asyncpg;
 mod uri;
-mod url;
+pub mod url;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -188,6 +188,12 @@ impl ConnStrError {
             }
         })
     }
+}
+
+/// libpq's `sslrootcert` for these parameters (see [`libpq::sslrootcert`]);
+/// `None` when the mode does not verify.
+pub fn libpq_sslrootcert(p: &Params<'_>) -> Option<String> {
+    libpq::sslrootcert(p)
 }
 
 /// Writes the connection string for `format`.

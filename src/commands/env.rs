@@ -1,0 +1,88 @@
+//! `pgconn env`: the endpoint's environment in a shell, `.env`, GitHub
+//! Actions or JSON form.
+
+use std::io::Write as _;
+
+use super::{connect, load_catalog};
+use crate::cli::{Cli, EnvArgs};
+use crate::connstr::url::component;
+use crate::error::{Error, Exit};
+use crate::output::{self, Style};
+use crate::pgenv::{self, Include};
+use crate::platform;
+use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
+
+/// Runs `env`.
+pub fn run(cli: &Cli, args: &EnvArgs, style: Style) -> Result<Exit, Error> {
+    if let Some(prefix) = args.prefix.as_deref().filter(|p| !pgenv::valid_prefix(p)) {
+        return Err(Error::usage(
+            format!("`{prefix}` cannot start a variable name"),
+            "use letters, digits and `_`, e.g. --prefix APP_DB_",
+        ));
+    }
+    let catalog = load_catalog(cli)?;
+    let conn = connect(
+        &catalog,
+        &args.target,
+        args.pin_ip,
+        !args.no_password,
+        platform::system_roots(),
+    )?;
+    let params = conn.params();
+    let include = Include {
+        password: true,
+        url: true,
+        prefix: args.prefix.as_deref(),
+    };
+    let vars = pgenv::variables(&params, include);
+    match args.format.0 {
+        EnvFormat::Github => github(&vars, params.password.map(|p| component(p.expose()))),
+        EnvFormat::Dotenv => {
+            if let Some(pw) = params
+                .password
+                .filter(|p| shellenv::dotenv_ambiguous(p.expose()))
+            {
+                let _ = pw;
+                output::warning(
+                    style,
+                    "the password has both ' and $: dotenv readers that expand ${VAR} in double quotes will misread it",
+                );
+            }
+            output::stdout(&shellenv::render(EnvFormat::Dotenv, &vars))?;
+            Ok(Exit::Success)
+        }
+        format => {
+            output::stdout(&shellenv::render(format, &vars))?;
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// Appends to `$GITHUB_ENV` and prints the masks.
+fn github(vars: &[pgenv::Var], encoded_password: Option<String>) -> Result<Exit, Error> {
+    let path = std::env::var_os("GITHUB_ENV").filter(|p| !p.is_empty()).ok_or_else(|| {
+        Error::usage(
+            "$GITHUB_ENV is not set",
+            "--format github runs inside a GitHub Actions step; elsewhere use --format sh or dotenv",
+        )
+    })?;
+    let gh = GithubEnv::new(vars, &delimiter_for(vars));
+    let io_error = |source| Error::Io {
+        context: format!("appending to {}", std::path::Path::new(&path).display()),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(io_error)?;
+    file.write_all(gh.file.as_bytes()).map_err(io_error)?;
+    let mut masks = gh.masks;
+    if let Some(encoded) = encoded_password {
+        masks.push_str("::add-mask::");
+        masks.push_str(&encoded.replace('%', "%25"));
+        masks.push('\n');
+    }
+    output::stdout(&masks)?;
+    Ok(Exit::Success)
+}

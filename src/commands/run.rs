@@ -1,0 +1,76 @@
+//! `pgconn run`: any command with the endpoint's environment injected,
+//! signals forwarded, its exit status passed through.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::{connect, load_catalog};
+use crate::cli::{Cli, RunArgs};
+use crate::error::{Error, Exit};
+use crate::launch::run_child;
+use crate::output::{self, Style};
+use crate::pgenv::{self, Include};
+use crate::platform;
+
+/// Tools that need a whole session (dumps, migrations with locks and SET).
+const SESSION_TOOLS: &[&str] = &[
+    "pg_dump",
+    "pg_restore",
+    "pg_dumpall",
+    "flyway",
+    "liquibase",
+    "alembic",
+    "migrate",
+    "sqitch",
+];
+
+/// Runs `run`.
+pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
+    if let Some(prefix) = args.prefix.as_deref().filter(|p| !pgenv::valid_prefix(p)) {
+        return Err(Error::usage(
+            format!("`{prefix}` cannot start a variable name"),
+            "use letters, digits and `_`, e.g. --prefix APP_DB_",
+        ));
+    }
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::usage(
+            "no command to run",
+            "pgconn run CLUSTER [ROLE] -- CMD [ARGS...]",
+        ));
+    };
+    let catalog = load_catalog(cli)?;
+    let conn = connect(
+        &catalog,
+        &args.target,
+        args.pin_ip,
+        true,
+        platform::system_roots(),
+    )?;
+    let tool = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if conn.target.endpoint.pooled && !args.no_guard && SESSION_TOOLS.contains(&tool.as_str()) {
+        output::warning(
+            style,
+            &format!(
+                "{tool} needs a whole session, but {} {} is transaction-pooled; use `--admin` (or --no-guard to silence)",
+                conn.target.cluster.name, conn.target.endpoint.role
+            ),
+        );
+    }
+    let include = Include {
+        password: true,
+        url: true,
+        prefix: args.prefix.as_deref(),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    cmd.env_remove("PGPASSFILE")
+        .env_remove("PGSERVICE")
+        .env_remove("PGHOSTADDR");
+    for var in pgenv::variables(&conn.params(), include) {
+        cmd.env(&var.name, var.value.expose());
+    }
+    Ok(Exit::Child(run_child(&mut cmd)?))
+}

@@ -1,0 +1,88 @@
+//! `pgconn env` output formats, one file each. Every format must survive any
+//! password: quotes, `$`, backticks, backslashes, newlines, non-ASCII.
+
+mod dotenv;
+mod fish;
+mod github;
+mod json;
+mod powershell;
+mod sh;
+
+use crate::pgenv::Var;
+
+pub use dotenv::ambiguous as dotenv_ambiguous;
+pub use github::{GithubEnv, delimiter_for};
+
+/// The `--format` values of `pgconn env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvFormat {
+    /// POSIX shells: bash, dash, zsh (`eval "$(pgconn env …)"`).
+    Sh,
+    /// fish (`pgconn env … --format fish | source`).
+    Fish,
+    /// PowerShell (`pgconn env … --format powershell | Invoke-Expression`).
+    Powershell,
+    /// A `.env` file.
+    Dotenv,
+    /// GitHub Actions: appended to `$GITHUB_ENV`, masks on stdout.
+    Github,
+    /// A JSON object.
+    Json,
+}
+
+impl EnvFormat {
+    /// Every format.
+    pub const ALL: [EnvFormat; 6] = [
+        EnvFormat::Sh,
+        EnvFormat::Fish,
+        EnvFormat::Powershell,
+        EnvFormat::Dotenv,
+        EnvFormat::Github,
+        EnvFormat::Json,
+    ];
+
+    /// The `--format` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvFormat::Sh => "sh",
+            EnvFormat::Fish => "fish",
+            EnvFormat::Powershell => "powershell",
+            EnvFormat::Dotenv => "dotenv",
+            EnvFormat::Github => "github",
+            EnvFormat::Json => "json",
+        }
+    }
+
+    /// One line of help.
+    pub fn description(self) -> &'static str {
+        match self {
+            EnvFormat::Sh => "export lines for bash, dash and zsh: eval \"$(pgconn env …)\"",
+            EnvFormat::Fish => "set -gx lines for fish",
+            EnvFormat::Powershell => "$env: assignments for PowerShell",
+            EnvFormat::Dotenv => "a .env file (single-quoted where possible)",
+            EnvFormat::Github => "append to $GITHUB_ENV and mask the password",
+            EnvFormat::Json => "a JSON object",
+        }
+    }
+}
+
+/// One line per variable, built by `line(name, value)`.
+fn lines(vars: &[Var], line: impl Fn(&str, &str) -> String) -> String {
+    vars.iter().fold(String::new(), |mut out, v| {
+        out.push_str(&line(&v.name, v.value.expose()));
+        out.push('\n');
+        out
+    })
+}
+
+/// Renders `vars` for stdout (every format but `github`, which has its own type).
+pub fn render(format: EnvFormat, vars: &[Var]) -> String {
+    match format {
+        EnvFormat::Sh => sh::render(vars),
+        EnvFormat::Fish => fish::render(vars),
+        EnvFormat::Powershell => powershell::render(vars),
+        EnvFormat::Dotenv => dotenv::render(vars),
+        EnvFormat::Json => json::render(vars),
+        EnvFormat::Github => GithubEnv::new(vars, &delimiter_for(vars)).masks,
+    }
+}
