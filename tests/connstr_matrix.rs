@@ -385,30 +385,17 @@ fn pooled_endpoints_get_notes_where_the_url_cannot_say_it() {
         )
         .unwrap()
     };
-    assert!(
-        notes(Format::Sqlalchemy, true)
-            .notes
-            .iter()
-            .any(|n| n.contains("prepare_threshold"))
-    );
-    assert!(
-        notes(Format::Asyncpg, true)
-            .notes
-            .iter()
-            .any(|n| n.contains("statement_cache_size=0"))
-    );
-    assert!(
-        notes(Format::SqlalchemyAsyncpg, true)
-            .notes
-            .iter()
-            .any(|n| n.contains("statement_cache_size"))
-    );
-    assert!(
-        notes(Format::Prisma, true)
-            .notes
-            .iter()
-            .any(|n| n.contains("directUrl"))
-    );
+    for (format, needle) in [
+        (Format::Uri, "prepare_threshold=None"),
+        (Format::Keyword, "prepare_threshold=None"),
+        (Format::Sqlalchemy, "prepare_threshold"),
+        (Format::Asyncpg, "statement_cache_size=0"),
+        (Format::SqlalchemyAsyncpg, "statement_cache_size"),
+        (Format::Prisma, "directUrl"),
+    ] {
+        let r = notes(format, true);
+        assert!(r.notes.iter().any(|n| n.contains(needle)), "{}: {:?}", format.name(), r.notes);
+    }
     for format in Format::ALL {
         let r = notes(format, false);
         assert!(
@@ -418,6 +405,17 @@ fn pooled_endpoints_get_notes_where_the_url_cannot_say_it() {
             r.notes
         );
     }
+}
+
+#[test]
+fn jdbc_warns_that_pgjdbc_cannot_take_a_control_character_password() {
+    let sys = roots(false);
+    let secret = Secret::new("new\nline");
+    let r = render(Format::Jdbc, &params("h.example", Some(&secret), &RootCert::System, &sys, false)).unwrap();
+    assert!(r.notes.iter().any(|n| n.contains("SASLprep")), "{:?}", r.notes);
+    let plain = Secret::new("plain");
+    let r = render(Format::Jdbc, &params("h.example", Some(&plain), &RootCert::System, &sys, false)).unwrap();
+    assert!(r.notes.is_empty());
 }
 
 #[test]

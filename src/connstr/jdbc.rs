@@ -3,7 +3,7 @@
 //! store via `DefaultJavaSSLFactory`, which still checks the host name.
 
 use super::url::Url;
-use super::{Params, Rendered, plain};
+use super::{Params, Rendered};
 use crate::catalog::RootCert;
 
 /// Writes the JDBC URL.
@@ -28,5 +28,18 @@ pub fn render(p: &Params<'_>) -> Rendered {
     if p.pool_safe {
         url.param("prepareThreshold", "0");
     }
-    plain(url.finish(p, true))
+    let mut notes = Vec::new();
+    if p.password
+        .is_some_and(|pw| pw.expose().chars().any(char::is_control))
+    {
+        notes.push(
+            "pgjdbc's SCRAM client rejects passwords with control characters (SASLprep); \
+             this password will not work with pgjdbc"
+                .into(),
+        );
+    }
+    Rendered {
+        text: url.finish(p, true),
+        notes,
+    }
 }

@@ -2,7 +2,7 @@
 //! Values with anything but plain characters are single-quoted, with `\`
 //! and `'` backslash-escaped, as libpq's conninfo parser reads them.
 
-use super::{Params, Rendered, libpq, plain};
+use super::{Params, Rendered, libpq};
 
 /// Quotes one value for a libpq conninfo string.
 pub fn quote(value: &str) -> String {
@@ -39,5 +39,8 @@ pub fn render(p: &Params<'_>) -> Rendered {
         .map(|(k, v)| format!("{k}={}", quote(v)))
         .collect::<Vec<_>>()
         .join(" ");
-    plain(text)
+    Rendered {
+        text,
+        notes: libpq::pool_notes(p),
+    }
 }

@@ -22,6 +22,20 @@ pub fn sslrootcert(p: &Params<'_>) -> Option<String> {
     })
 }
 
+/// What a libpq string cannot carry on a transaction pool: psycopg 3
+/// prepares a query after five runs, which breaks there.
+pub fn pool_notes(p: &Params<'_>) -> Vec<String> {
+    if p.pool_safe {
+        vec![
+            "transaction pooler: psycopg 3 needs psycopg.connect(url, prepare_threshold=None) \
+             (psql and libpq tools need nothing)"
+                .into(),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The libpq parameters after host, port, database, user and password, in order.
 pub fn params(p: &Params<'_>) -> Vec<(&'static str, String)> {
     let mut out = vec![("sslmode", p.sslmode.as_str().to_string())];

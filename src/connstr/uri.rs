@@ -2,11 +2,14 @@
 //! libpq decodes only `%XX` (a `+` stays a plus).
 
 use super::url::Url;
-use super::{Params, Rendered, libpq, plain};
+use super::{Params, Rendered, libpq};
 
 /// Writes the URI.
 pub fn render(p: &Params<'_>) -> Rendered {
     let mut url = Url::new("postgresql");
     url.libpq_params(libpq::params(p));
-    plain(url.finish(p, false))
+    Rendered {
+        text: url.finish(p, false),
+        notes: libpq::pool_notes(p),
+    }
 }
