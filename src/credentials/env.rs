@@ -45,10 +45,7 @@ impl Source for EnvSource {
 
     fn fetch(&self) -> Outcome {
         match std::env::var(&self.var) {
-            Ok(value) if !value.is_empty() => Outcome::Found(Found {
-                password: Secret::new(value),
-                user: None,
-            }),
+            Ok(value) if !value.is_empty() => Outcome::Found(Found::password(Secret::new(value))),
             Ok(_) => Outcome::Skipped("set but empty".into()),
             Err(std::env::VarError::NotPresent) => Outcome::Skipped("not set".into()),
             Err(std::env::VarError::NotUnicode(_)) => Outcome::Failed("not valid UTF-8".into()),

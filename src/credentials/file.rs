@@ -38,10 +38,7 @@ impl Source for FileSource {
         if value.is_empty() {
             return Outcome::Failed("the file is empty".into());
         }
-        Outcome::Found(Found {
-            password: Secret::new(value),
-            user: None,
-        })
+        Outcome::Found(Found::password(Secret::new(value)))
     }
 }
 

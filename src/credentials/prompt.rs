@@ -36,10 +36,7 @@ impl Source for PromptSource {
             .allow_empty_password(false)
             .interact()
         {
-            Ok(value) => Outcome::Found(Found {
-                password: Secret::new(value),
-                user: None,
-            }),
+            Ok(value) => Outcome::Found(Found::password(Secret::new(value))),
             Err(e) => Outcome::Failed(format!("the prompt failed: {e}")),
         }
     }

@@ -1,0 +1,107 @@
+//! `pgconn creds`: which credential source answers for an endpoint, with
+//! which user, whether from the cache and until when; the value only with
+//! `--reveal`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{load_catalog, select};
+use crate::cli::{Cli, CredsArgs};
+use crate::credentials;
+use crate::error::{Error, Exit};
+use crate::output::{self, Style};
+
+#[derive(Serialize)]
+struct LeaseShown {
+    expires_at: u64,
+    renewable: bool,
+}
+
+#[derive(Serialize)]
+struct Shown<'a> {
+    cluster: &'a str,
+    role: String,
+    user: &'a str,
+    source: &'a str,
+    cached: bool,
+    lease: Option<LeaseShown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+}
+
+fn in_words(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Runs `creds`.
+pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
+    let catalog = load_catalog(cli)?;
+    let target = select(&catalog, &args.target)?;
+    credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
+        catalog.connect_timeout.max(1),
+    )));
+    let credential = if args.refresh {
+        credentials::fetch_fresh(&target)?
+    } else {
+        credentials::fetch(&target)?
+    };
+    let shown = Shown {
+        cluster: &target.cluster.name,
+        role: target.endpoint.role.to_string(),
+        user: &credential.user,
+        source: &credential.source,
+        cached: credential.cached,
+        lease: credential.lease.as_ref().map(|l| LeaseShown {
+            expires_at: l.expires_at(),
+            renewable: l.renewable,
+        }),
+        password: args.reveal.then(|| credential.password.expose()),
+    };
+    if args.json {
+        output::json(&shown)?;
+        return Ok(Exit::Success);
+    }
+    let mut out = format!("{} {}\n", shown.cluster, shown.role);
+    let _ = writeln!(out, "  user      {}", shown.user);
+    let _ = writeln!(out, "  source    {}", shown.source);
+    let _ = writeln!(
+        out,
+        "  cached    {}",
+        if shown.cached {
+            "yes"
+        } else {
+            "no (asked the source now)"
+        }
+    );
+    if let Some(lease) = &credential.lease {
+        let left = lease.expires_at().saturating_sub(credentials_now());
+        let _ = writeln!(
+            out,
+            "  lease     ends in {}{}",
+            in_words(left),
+            if lease.renewable { ", renewable" } else { "" }
+        );
+        if cli.verbose > 0 {
+            let _ = writeln!(out, "  lease id  {}", lease.id);
+        }
+    }
+    if let Some(pw) = shown.password {
+        let _ = writeln!(out, "  password  {pw}");
+    }
+    output::stdout(&out)?;
+    if !args.reveal && cli.verbose > 0 {
+        output::note(style, "the password is printed only with --reveal");
+    }
+    Ok(Exit::Success)
+}
+
+fn credentials_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

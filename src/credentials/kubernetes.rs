@@ -1,0 +1,414 @@
+//! The `kubernetes` source: a key of a Secret, read with kube from the
+//! user's kubeconfig (the `KUBECONFIG` list, else `~/.kube/config`; the
+//! context from `--context`, else the source's `context`, else the current
+//! context; exec credential plugins included) or, in a pod without a
+//! kubeconfig, with its service account. One API round trip per read.
+//!
+//! Without `secret`, the operator conventions name it, tried in this order:
+//! Zalando `{user}.{cluster}.credentials.postgresql.acid.zalan.do` (`_` in
+//! the user becomes `-`; keys `username`, `password`), then CloudNativePG
+//! `{cluster}-app` and `{cluster}-superuser` (basic-auth). A derived Secret
+//! whose `username` is another user is passed over. The namespace is the
+//! source's, else the cluster's, else the context's.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret as KubeSecret;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+
+use super::runtime::{block_on, install_crypto_provider};
+use super::{Found, Outcome, Secret, Source, sanitize, settings};
+use crate::target::Target;
+
+/// How long answers are kept in the cache.
+const CACHE_TTL: Duration = Duration::from_secs(8 * 3600);
+
+/// The catalog fields of a `kubernetes` source.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// Secret name; derived from the operator conventions when absent.
+    pub secret: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Data key of the password (`password`).
+    pub key: Option<String>,
+    /// Data key of the user name.
+    pub username_key: Option<String>,
+    /// kubeconfig context.
+    pub context: Option<String>,
+}
+
+/// One Secret to try.
+#[derive(Debug, Clone)]
+struct Candidate {
+    name: String,
+    convention: Option<&'static str>,
+    key: String,
+    username_key: Option<String>,
+}
+
+/// Reads a Kubernetes Secret.
+#[derive(Debug)]
+pub struct KubernetesSource {
+    spec: Spec,
+    cluster: String,
+    user: String,
+    cluster_namespace: Option<String>,
+}
+
+impl KubernetesSource {
+    /// The source for `target`.
+    pub fn new(spec: Spec, target: &Target<'_>) -> Self {
+        KubernetesSource {
+            spec,
+            cluster: target.cluster.name.clone(),
+            user: target.user.clone(),
+            cluster_namespace: target.cluster.namespace.clone(),
+        }
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        let key = self.spec.key.clone().unwrap_or_else(|| "password".into());
+        if let Some(name) = &self.spec.secret {
+            return vec![Candidate {
+                name: name.clone(),
+                convention: None,
+                key,
+                username_key: self.spec.username_key.clone(),
+            }];
+        }
+        let username_key = Some(
+            self.spec
+                .username_key
+                .clone()
+                .unwrap_or_else(|| "username".into()),
+        );
+        let c = &self.cluster;
+        vec![
+            Candidate {
+                name: format!(
+                    "{}.{c}.credentials.postgresql.acid.zalan.do",
+                    self.user.replace('_', "-")
+                ),
+                convention: Some("Zalando"),
+                key: key.clone(),
+                username_key: username_key.clone(),
+            },
+            Candidate {
+                name: format!("{c}-app"),
+                convention: Some("CloudNativePG"),
+                key: key.clone(),
+                username_key: username_key.clone(),
+            },
+            Candidate {
+                name: format!("{c}-superuser"),
+                convention: Some("CloudNativePG"),
+                key,
+                username_key,
+            },
+        ]
+    }
+
+    fn context(&self) -> Option<String> {
+        settings()
+            .kube_context
+            .or_else(|| self.spec.context.clone())
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.spec
+            .namespace
+            .as_deref()
+            .or(self.cluster_namespace.as_deref())
+    }
+}
+
+/// The kubeconfig files in effect: the existing entries of `KUBECONFIG`,
+/// else `~/.kube/config` when it exists.
+fn kubeconfig_paths() -> Vec<PathBuf> {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty() && p.is_file())
+            .collect(),
+        None => dirs::home_dir()
+            .map(|h| h.join(".kube").join("config"))
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The current context without parsing the YAML (for the cache key): the
+/// first top-level `current-context:` of the files in order, as kubectl
+/// merges them.
+fn current_context_cheap() -> Option<String> {
+    kubeconfig_paths().into_iter().find_map(|p| {
+        let text = std::fs::read_to_string(p).ok()?;
+        text.lines().find_map(|l| {
+            let v = l.strip_prefix("current-context:")?.trim();
+            let v = v.trim_matches(|c| c == '"' || c == '\'');
+            (!v.is_empty()).then(|| v.to_string())
+        })
+    })
+}
+
+/// A client, the context's name (for messages) and its default namespace;
+/// `Ok(None)` when there is no kubeconfig and no pod service account.
+async fn connect(
+    context: Option<String>,
+    timeout: Duration,
+) -> Result<Option<(Client, String, String)>, String> {
+    install_crypto_provider();
+    let paths = kubeconfig_paths();
+    let (mut config, name) = if paths.is_empty() {
+        if let Some(ctx) = context {
+            return Err(format!(
+                "context `{ctx}` asked for, but there is no kubeconfig (KUBECONFIG, ~/.kube/config)"
+            ));
+        }
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+            return Ok(None);
+        }
+        let config = Config::incluster()
+            .map_err(|e| format!("in a pod, but its service account cannot be used: {e}"))?;
+        (config, "in-cluster service account".to_string())
+    } else {
+        let mut merged = Kubeconfig::default();
+        for p in &paths {
+            let kc = Kubeconfig::read_from(p)
+                .map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
+            merged = merged
+                .merge(kc)
+                .map_err(|e| format!("cannot merge kubeconfig {}: {e}", p.display()))?;
+        }
+        let ctx = context.or_else(|| merged.current_context.clone()).ok_or_else(|| {
+            "the kubeconfig has no current-context: pass --context or set `context` in the catalog"
+                .to_string()
+        })?;
+        if !merged.contexts.iter().any(|c| c.name == ctx) {
+            let known: Vec<&str> = merged.contexts.iter().map(|c| c.name.as_str()).collect();
+            return Err(format!(
+                "no context `{ctx}` in the kubeconfig (contexts: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+        let options = KubeConfigOptions {
+            context: Some(ctx.clone()),
+            ..KubeConfigOptions::default()
+        };
+        let config = Config::from_custom_kubeconfig(merged, &options)
+            .await
+            .map_err(|e| format!("kubeconfig context `{ctx}`: {e}"))?;
+        (config, format!("context {ctx}"))
+    };
+    config.connect_timeout = Some(timeout);
+    config.read_timeout = Some(timeout);
+    let namespace = config.default_namespace.clone();
+    let url = config.cluster_url.to_string();
+    let client = Client::try_from(config)
+        .map_err(|e| format!("cannot set up a client for {url} ({name}): {e}"))?;
+    Ok(Some((client, name, namespace)))
+}
+
+/// What reading one Secret gave.
+enum Read {
+    Found(Found),
+    /// 404: try the next candidate.
+    Missing,
+    /// A derived Secret that belongs to someone else.
+    OtherUser(String),
+}
+
+fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            let msg = sanitize(&status.message, &[]);
+            match status.code {
+                401 => format!(
+                    "the API server rejected the credentials of {ctx} (401 Unauthorized): \
+                     log in again (expired token?), then check with `kubectl get secret {name} -n {ns}`"
+                ),
+                403 => format!(
+                    "forbidden to read secret {ns}/{name} with {ctx} (403): {msg}; \
+                     ask for `get` on secrets in namespace {ns}"
+                ),
+                404 => format!("secret {ns}/{name} not found ({ctx})"),
+                code => format!(
+                    "reading secret {ns}/{name} with {ctx}: {code} {}: {msg}",
+                    status.reason
+                ),
+            }
+        }
+        kube::Error::Auth(inner) => format!(
+            "authentication of {ctx} failed (exec plugin or token file?): {}",
+            sanitize(&inner.to_string(), &[])
+        ),
+        other => {
+            use std::error::Error as _;
+            let mut detail = other.to_string();
+            let mut source = other.source();
+            while let Some(s) = source {
+                detail = format!("{detail}: {s}");
+                source = s.source();
+            }
+            format!(
+                "cannot read secret {ns}/{name} with {ctx}: {}",
+                sanitize(&detail, &[])
+            )
+        }
+    }
+}
+
+async fn read_one(
+    api: &Api<KubeSecret>,
+    c: &Candidate,
+    ns: &str,
+    ctx: &str,
+    user: &str,
+) -> Result<Read, String> {
+    let secret = match api.get(&c.name).await {
+        Ok(s) => s,
+        Err(kube::Error::Api(status)) if status.code == 404 && c.convention.is_some() => {
+            return Ok(Read::Missing);
+        }
+        Err(e) => return Err(describe_error(&e, ns, &c.name, ctx)),
+    };
+    let data = secret.data.unwrap_or_default();
+    let text = |key: &str| {
+        data.get(key).map(|b| {
+            String::from_utf8(b.0.clone())
+                .map_err(|_| format!("key `{key}` of secret {ns}/{} is not UTF-8", c.name))
+        })
+    };
+    let username = match &c.username_key {
+        Some(k) => match text(k) {
+            Some(Ok(u)) => Some(u),
+            Some(Err(e)) => return Err(e),
+            // a derived name need not carry a user; an explicit username_key must
+            None if c.convention.is_some() => None,
+            None => {
+                return Err(format!(
+                    "secret {ns}/{} has no key `{k}` (username_key); its keys: {}",
+                    c.name,
+                    data.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        },
+        None => None,
+    };
+    if c.convention.is_some()
+        && let Some(u) = username.as_deref().filter(|u| *u != user)
+    {
+        return Ok(Read::OtherUser(format!(
+            "{ns}/{} belongs to user {u}",
+            c.name
+        )));
+    }
+    match text(&c.key) {
+        Some(Ok(pw)) if !pw.is_empty() => {
+            let mut found = Found::password(Secret::new(pw));
+            found.user = username;
+            found.ttl = Some(CACHE_TTL);
+            found.via = Some(format!(
+                "kubernetes secret {ns}/{} key {} ({ctx}{})",
+                c.name,
+                c.key,
+                c.convention.map_or_else(String::new, |conv| format!(
+                    ", name derived by the {conv} convention"
+                ))
+            ));
+            Ok(Read::Found(found))
+        }
+        Some(Ok(_)) => Err(format!(
+            "key `{}` of secret {ns}/{} is empty",
+            c.key, c.name
+        )),
+        Some(Err(e)) => Err(e),
+        None => Err(format!(
+            "secret {ns}/{} ({ctx}) has no key `{}`; its keys: {}",
+            c.name,
+            c.key,
+            if data.is_empty() {
+                "none".into()
+            } else {
+                data.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        )),
+    }
+}
+
+async fn read(source: &KubernetesSource, timeout: Duration) -> Outcome {
+    let (client, ctx, default_ns) = match connect(source.context(), timeout).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Outcome::Skipped(
+                "no kubeconfig (KUBECONFIG, ~/.kube/config) and not in a pod".into(),
+            );
+        }
+        Err(e) => return Outcome::Failed(e),
+    };
+    let ns = source.namespace().map_or(default_ns, str::to_string);
+    let api: Api<KubeSecret> = Api::namespaced(client, &ns);
+    let mut passed = Vec::new();
+    for c in source.candidates() {
+        match read_one(&api, &c, &ns, &ctx, &source.user).await {
+            Ok(Read::Found(found)) => return Outcome::Found(found),
+            Ok(Read::Missing) => passed.push(format!("{ns}/{} not found", c.name)),
+            Ok(Read::OtherUser(why)) => passed.push(why),
+            Err(e) => return Outcome::Failed(e),
+        }
+    }
+    Outcome::Failed(format!(
+        "no Secret by the operator conventions ({ctx}): {}; name it with `secret:`",
+        passed.join(", ")
+    ))
+}
+
+impl Source for KubernetesSource {
+    fn label(&self) -> String {
+        let ns = self.namespace().unwrap_or("<context namespace>");
+        let names: Vec<String> = self.candidates().into_iter().map(|c| c.name).collect();
+        let ctx = self
+            .context()
+            .map_or_else(String::new, |c| format!(" (context {c})"));
+        let key = self.spec.key.as_deref().unwrap_or("password");
+        if self.spec.secret.is_some() {
+            format!("kubernetes secret {ns}/{} key {key}{ctx}", names[0])
+        } else {
+            format!(
+                "kubernetes secret {ns}/{} key {key}, else {}, else {} (derived: Zalando, then CloudNativePG){ctx}",
+                names[0], names[1], names[2]
+            )
+        }
+    }
+
+    fn cached(&self) -> bool {
+        true
+    }
+
+    fn cache_key(&self) -> String {
+        let ctx = self
+            .context()
+            .or_else(current_context_cheap)
+            .unwrap_or_default();
+        format!("{} [{ctx}]", self.label())
+    }
+
+    fn fetch(&self) -> Outcome {
+        let timeout = settings().timeout;
+        match block_on(
+            "the Kubernetes API server",
+            timeout * 3,
+            read(self, timeout),
+        ) {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}

