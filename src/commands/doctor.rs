@@ -1,0 +1,84 @@
+//! `pgconn doctor`: selects endpoints (all of them when no cluster is
+//! named; never a picker), runs the checks and prints the report. The async
+//! runtime lives inside `doctor::run`: other commands stay runtime-free.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use super::load_catalog;
+use crate::catalog::{Catalog, Role};
+use crate::cli::{Cli, ColorChoice, DoctorArgs, TargetArgs};
+use crate::doctor::{self, Options, render};
+use crate::error::{Error, Exit};
+use crate::output::{self, Style};
+use crate::target::{self, Selector, Target};
+
+/// Runs `doctor`.
+pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
+    let catalog = load_catalog(cli)?;
+    let targets = select_all(&catalog, &args.target)?;
+    let opts = Options {
+        timeout: Duration::from_secs_f64(args.timeout),
+        egress_ip: args.egress_ip,
+        nameserver: args.nameserver,
+        max_lag: Duration::from_secs(args.max_lag),
+        progress: !args.json,
+    };
+    let started = Instant::now();
+    let report = doctor::run(&catalog, &targets, &opts)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        let style = stdout_style(cli.color);
+        output::stdout(&render::human(
+            &report,
+            style,
+            cli.verbose > 0,
+            started.elapsed(),
+        ))?;
+    }
+    Ok(if report.ok {
+        Exit::Success
+    } else {
+        Exit::DoctorFailed
+    })
+}
+
+/// Colour for stdout: `--color`, `NO_COLOR`, and whether stdout is a terminal.
+pub(super) fn stdout_style(choice: ColorChoice) -> Style {
+    if choice == ColorChoice::Auto && !std::io::stdout().is_terminal() {
+        return Style::plain();
+    }
+    Style::stderr(choice)
+}
+
+/// The endpoints to check: every endpoint of every cluster without a
+/// cluster; every endpoint of the named cluster without a role; else one.
+fn select_all<'c>(catalog: &'c Catalog, args: &TargetArgs) -> Result<Vec<Target<'c>>, Error> {
+    let role = super::requested_role(args)?;
+    let clusters: Vec<&str> = match &args.cluster {
+        Some(name) => vec![target::find_cluster(catalog, name)?.name.as_str()],
+        None => catalog.clusters.iter().map(|c| c.name.as_str()).collect(),
+    };
+    let mut targets = Vec::new();
+    for name in clusters {
+        let cluster = target::find_cluster(catalog, name)?;
+        let roles: Vec<Role> = match role {
+            Some(r) => vec![r],
+            None => cluster.endpoints.iter().map(|e| e.role).collect(),
+        };
+        if role.is_some() && cluster.endpoint(roles[0]).is_none() && args.cluster.is_none() {
+            continue; // `doctor --read` over all clusters: those without one are not an error
+        }
+        for r in roles {
+            let selector = Selector {
+                cluster: name.to_string(),
+                role: Some(r),
+                user: args.user.clone(),
+                database: args.db.clone(),
+            };
+            targets.push(target::resolve(catalog, &selector)?);
+        }
+    }
+    Ok(targets)
+}

@@ -1,0 +1,117 @@
+//! Check `auth`: the startup and password exchange with the credential
+//! chain's password (never printed), over TLS verified as the endpoint's
+//! sslmode says. Every server message is mapped through the knowledge base
+//! (wrong password, `pg_hba` with the address the server saw, missing
+//! database or role, connection limits, starting up). On a direct endpoint
+//! the server also reports the client's address: the egress IP.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::endpoint::Findings;
+use super::session::{Login, Session, SessionError, Tls};
+use super::sheet::CheckId;
+use super::{Check, CredFuture, Ctx};
+use crate::knowledge::{self, Category};
+use crate::target::Target;
+
+/// Runs the check; the session when the login worked.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    target: &Target<'_>,
+    addr: SocketAddr,
+    tls: Tls,
+    cred: CredFuture,
+    f: &mut Findings,
+) -> (Check, Option<Session>) {
+    let cred = match tokio::time::timeout_at(ctx.deadline, cred).await {
+        Err(_) => {
+            return (
+                Check::skip(
+                    CheckId::Auth,
+                    "no credential: its sources did not answer in time",
+                ),
+                None,
+            );
+        }
+        Ok(Err(_)) => {
+            return (
+                Check::skip(
+                    CheckId::Auth,
+                    "no credential: the credential lookup stopped",
+                ),
+                None,
+            );
+        }
+        Ok(Ok(c)) => c,
+    };
+    let cred = match cred.as_ref() {
+        Ok(c) => c,
+        Err((reason, hint)) => {
+            let check = Check::skip(
+                CheckId::Auth,
+                format!("no credential, so the login was not tried: {reason}"),
+            );
+            return (check.hint(hint.clone().unwrap_or_default()), None);
+        }
+    };
+    let database = target.database.clone().unwrap_or_else(|| cred.user.clone());
+    let login = Login {
+        host: &target.endpoint.host,
+        addr,
+        user: &cred.user,
+        password: cred.password.expose(),
+        database: &database,
+    };
+    match Session::open(&login, tls, ctx.layer_timeout()).await {
+        Ok(session) => {
+            if f.direct {
+                f.egress = client_addr(ctx, &session).await;
+                f.egress_via = "inet_client_addr()";
+            }
+            let summary = format!("logged in as {} to database {database}", cred.user);
+            let check =
+                Check::ok(CheckId::Auth, summary).detail(format!("password from {}", cred.source));
+            (check, Some(session))
+        }
+        Err(e) => (failed(&e, &cred.user, &database, f), None),
+    }
+}
+
+/// The address the server sees this client at.
+async fn client_addr(ctx: &Ctx<'_>, session: &Session) -> Option<IpAddr> {
+    let row = session
+        .row("select host(inet_client_addr())", ctx.layer_timeout())
+        .await
+        .ok()?;
+    row.first()?.as_deref()?.parse().ok()
+}
+
+fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Check {
+    let said = e.to_string();
+    if let SessionError::Timeout(t) = e {
+        return Check::fail(CheckId::Auth, format!("the login did not complete within {:.1} s", t.as_secs_f64()))
+            .hint("TCP and TLS work, but the startup hangs: an overloaded pooler waiting for a server connection (query_wait_timeout), or a server starting up");
+    }
+    let (message, code) = e
+        .server_error()
+        .map_or((said.clone(), None), |(m, c)| (m, Some(c)));
+    let d = knowledge::classify(&message, code.as_deref());
+    if f.direct
+        && let Some(ip) = d.facts.host.as_deref().and_then(|h| h.parse().ok())
+    {
+        f.egress = Some(ip);
+        f.egress_via = "the pg_hba message";
+    }
+    let summary = match d.category {
+        Category::Unknown => format!("the login failed as {user} to database {database}: {said}"),
+        Category::Auth => d.summary.clone(),
+        other => format!("{} [{other}]", d.summary),
+    };
+    let detail = match &code {
+        Some(code) => format!("server said: {said} (SQLSTATE {code})"),
+        None => format!("client said: {said}"),
+    };
+    Check::fail(CheckId::Auth, summary)
+        .detail(detail)
+        .hint(d.hint)
+}

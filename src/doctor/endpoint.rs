@@ -1,0 +1,211 @@
+//! One endpoint, layer by layer: DNS, TCP, TLS (negotiate, then chain,
+//! host name and expiry on the certificate seen), login, routing, pooler,
+//! lag. The allowlist is judged later, once the egress IP is known.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime};
+
+use ipnet::IpNet;
+use tokio::net::TcpStream;
+
+use super::session::{Session, Tls};
+use super::sheet::{CheckId, Sheet};
+use super::{
+    Check, CredFuture, Ctx, EndpointReport, Outcome, auth, dns, lag, pooler, routing, tcp,
+    tls_chain, tls_expiry, tls_hostname, tls_negotiate,
+};
+use crate::catalog::{Endpoint, SslMode};
+use crate::target::Target;
+use crate::tls::{self, Roots, TlsError};
+
+/// What one endpoint's checks learnt that others need.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// `cluster role`, for messages.
+    pub label: String,
+    /// The catalog's allowlist.
+    pub ranges: Option<Vec<IpNet>>,
+    /// Whether the endpoint is direct (its server sees the client's address).
+    pub direct: bool,
+    /// The client address the server reported.
+    pub egress: Option<IpAddr>,
+    /// How the server reported it (`inet_client_addr()`, a `pg_hba` message).
+    pub egress_via: &'static str,
+    /// TCP timed out (packets dropped).
+    pub dropped: bool,
+    /// DNS answered, but not with the catalog's IP: (answer, expected).
+    pub dns_mismatch: Option<(Vec<IpAddr>, IpAddr)>,
+}
+
+/// Checks one endpoint.
+pub async fn check(ctx: &Ctx<'_>, target: &Target<'_>, cred: CredFuture) -> Outcome {
+    let ep = target.endpoint;
+    let mut findings = Findings {
+        label: format!("{} {}", target.cluster.name, ep.role),
+        ranges: ep.allowed_source_ranges.clone(),
+        direct: !ep.pooled,
+        ..Findings::default()
+    };
+    let mut sheet = Sheet::default();
+    layers(ctx, target, cred, &mut sheet, &mut findings).await;
+    sheet.fill_missing();
+    Outcome {
+        report: EndpointReport {
+            cluster: target.cluster.name.clone(),
+            role: ep.role,
+            host: ep.host.clone(),
+            port: ep.port,
+            checks: sheet.into_checks(),
+        },
+        findings,
+    }
+}
+
+/// Whether layer `id` may run: no earlier failure and time left.
+fn ready(ctx: &Ctx<'_>, sheet: &mut Sheet, id: CheckId) -> bool {
+    if tokio::time::Instant::now() >= ctx.deadline {
+        sheet.block(format!(
+            "the run's time budget ({} s) ran out",
+            ctx.opts.run_budget().as_secs()
+        ));
+    }
+    sheet.gate(id)
+}
+
+async fn layers(
+    ctx: &Ctx<'_>,
+    target: &Target<'_>,
+    cred: CredFuture,
+    sheet: &mut Sheet,
+    f: &mut Findings,
+) {
+    let ep = target.endpoint;
+    if !ready(ctx, sheet, CheckId::Dns) {
+        return;
+    }
+    let started = Instant::now();
+    let (check, addrs) = dns::run(ctx, ep, f).await;
+    sheet.push(check.took(started));
+    let Some(addrs) = addrs else { return };
+    if !ready(ctx, sheet, CheckId::Tcp) {
+        return;
+    }
+    let started = Instant::now();
+    let (check, connected) = tcp::run(ctx, ep, &addrs, f).await;
+    sheet.push(check.took(started));
+    let Some((stream, addr)) = connected else {
+        return;
+    };
+    let roots = tls::load_roots(&ep.sslrootcert);
+    if !tls_layers(ctx, ep, stream, roots.as_ref(), sheet).await {
+        return;
+    }
+    let Some(session) = login(ctx, target, addr, roots.as_ref().ok(), cred, sheet, f).await else {
+        return;
+    };
+    after_login(ctx, target, addr, &session, sheet).await;
+}
+
+/// tls.negotiate, then the three facets of the certificate; returns whether
+/// login may follow.
+async fn tls_layers(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    stream: TcpStream,
+    roots: Result<&Roots, &TlsError>,
+    sheet: &mut Sheet,
+) -> bool {
+    if ep.sslmode == SslMode::Disable {
+        for id in [
+            CheckId::TlsNegotiate,
+            CheckId::TlsChain,
+            CheckId::TlsHostname,
+            CheckId::TlsExpiry,
+        ] {
+            sheet.push_unblocking(Check::skip(
+                id,
+                "sslmode=disable: this endpoint does not use TLS",
+            ));
+        }
+        return true;
+    }
+    if !ready(ctx, sheet, CheckId::TlsNegotiate) {
+        return false;
+    }
+    let started = Instant::now();
+    let (check, handshake) = tls_negotiate::run(ctx, ep, stream).await;
+    sheet.push(check.took(started));
+    let Some(handshake) = handshake else {
+        return false;
+    };
+    let started = Instant::now();
+    let facts = handshake
+        .chain
+        .first()
+        .ok_or_else(|| "the server sent no certificate".to_string())
+        .and_then(tls::cert::facts);
+    let now = SystemTime::now();
+    let group = vec![
+        tls_chain::run(ep, &handshake, roots, facts.as_ref(), now).took(started),
+        tls_hostname::run(ep, &handshake, facts.as_ref()).took(started),
+        tls_expiry::run(facts.as_ref(), now).took(started),
+    ];
+    sheet.push_group(group);
+    !sheet.is_blocked()
+}
+
+async fn login(
+    ctx: &Ctx<'_>,
+    target: &Target<'_>,
+    addr: SocketAddr,
+    roots: Option<&Roots>,
+    cred: CredFuture,
+    sheet: &mut Sheet,
+    f: &mut Findings,
+) -> Option<Session> {
+    if !ready(ctx, sheet, CheckId::Auth) {
+        return None;
+    }
+    let started = Instant::now();
+    let tls = match Tls::for_mode(target.endpoint.sslmode, roots) {
+        Ok(tls) => tls,
+        Err(e) => {
+            let check = Check::fail(
+                CheckId::Auth,
+                format!("cannot set up TLS for the login: {e}"),
+            );
+            sheet.push(check.hint(e.hint().unwrap_or_default()).took(started));
+            return None;
+        }
+    };
+    let (check, session) = auth::run(ctx, target, addr, tls, cred, f).await;
+    sheet.push(check.took(started));
+    session
+}
+
+async fn after_login(
+    ctx: &Ctx<'_>,
+    target: &Target<'_>,
+    addr: SocketAddr,
+    session: &Session,
+    sheet: &mut Sheet,
+) {
+    if !ready(ctx, sheet, CheckId::Routing) {
+        return;
+    }
+    let started = Instant::now();
+    let (check, in_recovery) = routing::run(ctx, target, session).await;
+    sheet.push(check.took(started));
+    if !ready(ctx, sheet, CheckId::Pooler) {
+        return;
+    }
+    let started = Instant::now();
+    let check = pooler::run(ctx, target, session, addr).await;
+    sheet.push(check.took(started));
+    if !ready(ctx, sheet, CheckId::Lag) {
+        return;
+    }
+    let started = Instant::now();
+    let check = lag::run(ctx, target, session, in_recovery).await;
+    sheet.push(check.took(started));
+}

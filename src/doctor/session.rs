@@ -1,0 +1,198 @@
+//! A PostgreSQL session for the checks after login, through tokio-postgres
+//! over the same rustls verification as the endpoint's sslmode. Only the
+//! simple query protocol is used: `query` would prepare *named* statements,
+//! which is exactly what breaks behind a transaction-mode pooler.
+
+use std::error::Error as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::catalog::SslMode;
+use crate::tls::{self, Roots, TlsError, Verify};
+
+/// How a session speaks TLS.
+#[derive(Clone)]
+pub enum Tls {
+    /// sslmode=disable.
+    Off,
+    /// rustls, verifying as the sslmode says.
+    Rustls(MakeRustlsConnect),
+}
+
+impl Tls {
+    /// The TLS side for an endpoint's sslmode (libpq's `allow`/`prefer` are
+    /// tried as `require`: doctor checks whether TLS works).
+    pub fn for_mode(mode: SslMode, roots: Option<&Roots>) -> Result<Tls, TlsError> {
+        let verify = match mode {
+            SslMode::Disable => return Ok(Tls::Off),
+            SslMode::Allow | SslMode::Prefer | SslMode::Require => Verify::Nothing,
+            SslMode::VerifyCa => Verify::Ca,
+            SslMode::VerifyFull => Verify::Full,
+        };
+        let config = tls::client_config(roots, verify)?;
+        Ok(Tls::Rustls(MakeRustlsConnect::new(config)))
+    }
+}
+
+/// Why a session could not be had or a query failed.
+#[derive(Debug)]
+pub enum SessionError {
+    /// No answer in time.
+    Timeout(Duration),
+    /// What tokio-postgres said.
+    Pg(tokio_postgres::Error),
+}
+
+impl SessionError {
+    /// The server's message and SQLSTATE, when the server sent one.
+    pub fn server_error(&self) -> Option<(String, String)> {
+        match self {
+            SessionError::Pg(e) => e
+                .as_db_error()
+                .map(|db| (db.message().to_string(), db.code().code().to_string())),
+            SessionError::Timeout(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Timeout(t) => write!(f, "no answer within {:.1} s", t.as_secs_f64()),
+            SessionError::Pg(e) => {
+                if let Some(db) = e.as_db_error() {
+                    return write!(f, "{}: {}", db.severity(), db.message());
+                }
+                write!(f, "{e}")?;
+                let mut source = e.source();
+                while let Some(s) = source {
+                    write!(f, ": {s}")?;
+                    source = s.source();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A logged-in session.
+pub struct Session {
+    /// The client.
+    pub client: Client,
+    config: Config,
+    tls: Tls,
+}
+
+/// Where and as whom to log in.
+pub struct Login<'a> {
+    /// The TLS name (the catalog's host).
+    pub host: &'a str,
+    /// The address that answered the TCP check.
+    pub addr: SocketAddr,
+    /// The user.
+    pub user: &'a str,
+    /// The password.
+    pub password: &'a str,
+    /// The database.
+    pub database: &'a str,
+}
+
+impl Session {
+    /// Logs in.
+    pub async fn open(
+        login: &Login<'_>,
+        tls: Tls,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
+        let mut config = Config::new();
+        config
+            .host(login.host)
+            .hostaddr(login.addr.ip())
+            .port(login.addr.port())
+            .user(login.user)
+            .password(login.password)
+            .dbname(login.database)
+            .application_name("pgconn doctor")
+            .connect_timeout(timeout)
+            .ssl_mode(match tls {
+                Tls::Off => PgSslMode::Disable,
+                Tls::Rustls(_) => PgSslMode::Require,
+            });
+        let client = connect(&config, &tls, timeout).await?;
+        Ok(Session {
+            client,
+            config,
+            tls,
+        })
+    }
+
+    /// Another session like this one, to `database` when given.
+    pub async fn another(
+        &self,
+        database: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
+        let mut config = self.config.clone();
+        if let Some(db) = database {
+            config.dbname(db);
+        }
+        let client = connect(&config, &self.tls, timeout).await?;
+        Ok(Session {
+            client,
+            config,
+            tls: self.tls.clone(),
+        })
+    }
+
+    /// The first row of a simple query, each column as text (`None` = NULL).
+    pub async fn row(
+        &self,
+        sql: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Option<String>>, SessionError> {
+        let messages = tokio::time::timeout(timeout, self.client.simple_query(sql))
+            .await
+            .map_err(|_| SessionError::Timeout(timeout))?
+            .map_err(SessionError::Pg)?;
+        Ok(first_row(&messages))
+    }
+}
+
+fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+async fn connect(config: &Config, tls: &Tls, timeout: Duration) -> Result<Client, SessionError> {
+    let attempt = async {
+        match tls {
+            Tls::Off => {
+                let (client, conn) = config.connect(NoTls).await?;
+                tokio::spawn(async move { drop(conn.await) });
+                Ok(client)
+            }
+            Tls::Rustls(make) => {
+                let (client, conn) = config.connect(make.clone()).await?;
+                tokio::spawn(async move { drop(conn.await) });
+                Ok(client)
+            }
+        }
+    };
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .map_err(|_| SessionError::Timeout(timeout))?
+        .map_err(SessionError::Pg)
+}
