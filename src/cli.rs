@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, hide_default_value = true)]
     pub color: ColorChoice,
 
+    /// kubeconfig context for Kubernetes credential sources [default: the source's `context`,
+    /// else the kubeconfig's current-context]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +76,19 @@ pub enum Command {
     /// Write the catalog's endpoints into pg_service.conf (and .pgpass), or remove them
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Which credential source answers for an endpoint, and with which user (the value only with --reveal)
+    Creds(CredsArgs),
+    /// Store the endpoint user's password in the OS keyring (prompt, or --password-stdin)
+    Login(LoginArgs),
+    /// Remove the stored password and cached credentials; revoke dynamic Vault leases
+    Logout(LogoutArgs),
+    /// Diagnose endpoints layer by layer (DNS, TCP, allowlist, TLS, login, routing, pooler, lag)
+    // mut_arg re-adds the argument: re-add ROLE after it so CLUSTER stays the first positional
+    #[command(mut_arg("cluster", |a| a.help("Cluster name or unique prefix [default: every cluster; never a picker]")))]
+    #[command(mut_arg("role_arg", |a| a))]
+    Doctor(DoctorArgs),
+    /// Explain an error message from any PostgreSQL client: cause and fix
+    Explain(ExplainArgs),
     /// Check, locate or describe the catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -291,6 +309,46 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
+/// `pgconn creds`.
+#[derive(Debug, Args)]
+pub struct CredsArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Print the password too (on stdout)
+    #[arg(long)]
+    pub reveal: bool,
+
+    /// Print JSON for scripts (the password only with --reveal)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Ask the sources afresh instead of answering from the cache
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// `pgconn login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Read the password from stdin (one line) instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `pgconn logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
 /// `pgconn service …`.
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
@@ -302,6 +360,59 @@ pub enum ServiceCommand {
     },
     /// Remove pgconn's blocks, restoring the files as they were
     Rm,
+}
+
+/// `pgconn doctor`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when no check failed (warnings allowed), 3 when one did, \
+                        2 for usage or catalog errors."
+)]
+pub struct DoctorArgs {
+    /// Which endpoints: without a role, every endpoint of the cluster(s).
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Print the report as JSON (schema_version 1)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Seconds each layer may take (DNS, TCP, TLS, login, each query)
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = positive_seconds)]
+    pub timeout: f64,
+
+    /// Your egress IP, for the allowlist check [default: what a direct server reports]
+    #[arg(long, value_name = "IP")]
+    pub egress_ip: Option<std::net::IpAddr>,
+
+    /// Also ask this DNS server (IP or IP:PORT), to compare with the system resolver
+    #[arg(long, value_name = "IP[:PORT]", value_parser = crate::net::dns::parse_nameserver)]
+    pub nameserver: Option<std::net::SocketAddr>,
+
+    /// Replication lag on read endpoints above which to warn
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub max_lag: u64,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
+
+/// `pgconn explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The error message (several words are joined); `-` or none reads stdin
+    #[arg(value_name = "TEXT", allow_hyphen_values = true)]
+    pub text: Vec<String>,
+
+    /// Print {"category", "summary", "hint"} as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pgconn catalog …`.

@@ -69,6 +69,12 @@ pub enum Error {
     /// psql cannot be found.
     #[error(transparent)]
     Psql(#[from] crate::launch::PsqlError),
+    /// The user pressed Ctrl-C at a prompt or picker.
+    #[error("interrupted")]
+    Interrupted,
+    /// doctor could not run at all (its findings are a report, not an error).
+    #[error(transparent)]
+    Doctor(#[from] crate::doctor::DoctorError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -91,12 +97,15 @@ impl Error {
     /// The exit status for this error.
     pub fn exit(&self) -> Exit {
         match self {
+            Error::Interrupted => Exit::Interrupted,
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
             Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
                 Exit::Failure
             }
+            Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
+            Error::Doctor(_) => Exit::Failure,
         }
     }
 
@@ -110,7 +119,8 @@ impl Error {
             Error::ConnStr(e) => e.hint(),
             Error::Launch(e) => e.hint(),
             Error::Psql(e) => Some(e.hint()),
-            Error::Io { .. } => None,
+            Error::Doctor(e) => e.hint(),
+            Error::Io { .. } | Error::Interrupted => None,
         }
     }
 

@@ -3,15 +3,19 @@
 //! Layers point down only (see ARCHITECTURE.md):
 //! [`cli`] → [`commands`] → [`catalog`], [`target`], [`credentials`],
 //! [`connstr`] → [`platform`]. Errors meet in [`error`]; output in [`output`].
+//! `doctor` and `explain`: [`commands`] → [`doctor`], [`knowledge`] → [`net`], [`tls`] → [`platform`].
 
 pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod connstr;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
+pub mod knowledge;
 pub mod launch;
 pub mod managed_block;
+pub mod net;
 pub mod output;
 pub mod pgenv;
 pub mod picker;
@@ -19,6 +23,7 @@ pub mod platform;
 pub mod shellenv;
 pub mod suggest;
 pub mod target;
+pub mod tls;
 
 use clap::Parser;
 

@@ -150,16 +150,16 @@ fn version(top: &Fields<'_>, report: &mut Report) {
             .hint = Some("add `version: 1` at the top".into());
         return;
     }
-    if let Some((v, pos)) = top.uint("version", 0, u64::MAX, report) {
-        if v != 1 {
-            report
-                .error(
-                    pos,
-                    "version",
-                    format!("catalog version {v} is not supported"),
-                )
-                .hint = Some("this pgconn reads version 1; upgrade pgconn".into());
-        }
+    if let Some((v, pos)) = top.uint("version", 0, u64::MAX, report)
+        && v != 1
+    {
+        report
+            .error(
+                pos,
+                "version",
+                format!("catalog version {v} is not supported"),
+            )
+            .hint = Some("this pgconn reads version 1; upgrade pgconn".into());
     }
 }
 
@@ -179,17 +179,16 @@ fn hostname_template(top: &Fields<'_>, report: &mut Report) -> Option<Template> 
 
 fn sslmode(fields: &Fields<'_>, report: &mut Report) -> Option<SslMode> {
     let mode = fields.one_of("sslmode", SSLMODES, report)?;
-    if mode != SslMode::VerifyFull {
-        if let Some(node) = fields.get("sslmode") {
-            report
-                .warn(
-                    node.pos,
-                    &fields.child("sslmode"),
-                    format!("`{}` is weaker than verify-full", mode.as_str()),
-                )
-                .hint =
-                Some("endpoints have publicly trusted certificates: use verify-full".into());
-        }
+    if mode != SslMode::VerifyFull
+        && let Some(node) = fields.get("sslmode")
+    {
+        report
+            .warn(
+                node.pos,
+                &fields.child("sslmode"),
+                format!("`{}` is weaker than verify-full", mode.as_str()),
+            )
+            .hint = Some("endpoints have publicly trusted certificates: use verify-full".into());
     }
     Some(mode)
 }

@@ -3,7 +3,11 @@
 
 pub mod catalog;
 pub mod completions;
+mod creds;
+mod doctor;
 mod env;
+mod explain;
+mod login;
 mod ls;
 pub mod man;
 mod psql;
@@ -24,13 +28,22 @@ use crate::target::{self, Selector, Target};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
+    credentials::configure(credentials::Settings {
+        kube_context: cli.context.clone(),
+        ..credentials::Settings::default()
+    });
     match &cli.command {
+        Command::Creds(args) => creds::run(cli, args, style),
+        Command::Login(args) => login::login(cli, args, style),
+        Command::Logout(args) => login::logout(cli, args, style),
         Command::Ls(args) => ls::run(cli, args),
         Command::Show(args) => show::run(cli, args),
         Command::Url(args) => url::run(cli, args, style),
         Command::Env(args) => env::run(cli, args, style),
         Command::Psql(args) => psql::run(cli, args, style),
         Command::Run(args) => run::run(cli, args, style),
+        Command::Doctor(args) => doctor::run(cli, args),
+        Command::Explain(args) => explain::run(cli, args),
         Command::Service(command) => service::run(cli, command, style),
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli, style),
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
@@ -99,6 +112,17 @@ pub fn select<'c>(catalog: &'c Catalog, args: &TargetArgs) -> Result<Target<'c>,
     Ok(target::resolve(catalog, &selector)?)
 }
 
+/// `--prefix` must be able to start environment variable names.
+pub fn check_prefix(prefix: Option<&str>) -> Result<(), Error> {
+    match prefix.filter(|p| !crate::pgenv::valid_prefix(p)) {
+        Some(bad) => Err(Error::usage(
+            format!("`{bad}` cannot start a variable name"),
+            "use letters, digits and `_`, e.g. --prefix APP_DB_",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The usage error for a missing cluster without a terminal (never a hang).
 pub fn no_cluster_error() -> Error {
     Error::usage(
@@ -161,6 +185,9 @@ pub fn connect<'c>(
     } else {
         None
     };
+    credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
+        catalog.connect_timeout.max(1),
+    )));
     let credential = if with_password {
         Some(credentials::fetch(&target)?)
     } else {
