@@ -46,7 +46,7 @@ fn go(cmd: Command) -> Run {
 }
 
 /// Creates (or resets) a login role with `password` on temporal-db's primary,
-/// reachable through the direct admin endpoint (the lab's pg_hba admits
+/// reachable through the direct admin endpoint (the lab's `pg_hba` admits the
 /// members of `pgconn_test_users`).
 fn make_user(lab: &Lab, name: &str, password: &str) {
     let sql = format!(
@@ -153,6 +153,51 @@ fn psql_and_run_pass_the_child_exit_status_through() {
     );
 }
 
+#[test]
+fn a_failed_psql_connection_gets_one_line_of_diagnosis() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let wrong = [("PGCONN_PASSWORD_TEMPORAL_DB_TEMPORAL", "not-the-password")];
+    let out = go(pgconn(
+        &lab,
+        &["psql", "temporal-db", "--", "-Xc", "select 1"],
+        &wrong,
+    ));
+    assert_eq!(out.code, Some(2), "{}", out.text());
+    assert!(
+        out.stderr.contains("SASL authentication failed"),
+        "psql's own error stays: {}",
+        out.text()
+    );
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("note: "))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", out.text());
+    assert!(notes[0].contains("password was rejected"), "{}", notes[0]);
+    let out = go(pgconn(
+        &lab,
+        &[
+            "psql",
+            "temporal-db",
+            "--admin",
+            "--db",
+            "nope",
+            "--",
+            "-Xc",
+            "select 1",
+        ],
+        &[],
+    ));
+    assert!(
+        out.stderr
+            .contains("note: database \"nope\" does not exist"),
+        "{}",
+        out.text()
+    );
+}
+
 /// Every process's argv, joined.
 fn all_cmdlines() -> String {
     let mut all = String::new();
@@ -179,7 +224,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 fn slow_psql(lab: &Lab, user: &str, password: &str) -> (Child, PathBuf) {
     let var = password_var(user);
     let child = pgconn(
-        &lab,
+        lab,
         &[
             "psql",
             "temporal-db",
@@ -334,6 +379,20 @@ fn env_output_survives_every_password_in_every_installed_shell() {
     }
 }
 
+/// `pgconn env temporal-db --admin --user USER --format FORMAT` with the password.
+fn env_output(lab: &Lab, user: &str, format: &str, env: &[(&str, &str)]) -> Run {
+    let args = [
+        "env",
+        "temporal-db",
+        "--admin",
+        "--user",
+        user,
+        "--format",
+        format,
+    ];
+    go(pgconn(lab, &args, env))
+}
+
 fn psql_with(lab: &Lab, vars: &[(String, String)]) -> Run {
     let mut cmd = lab.command("psql");
     cmd.args(["-XtAc", "select current_user"]);
@@ -344,19 +403,7 @@ fn psql_with(lab: &Lab, vars: &[(String, String)]) -> Run {
 }
 
 fn env_via_json(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
-    let out = go(pgconn(
-        lab,
-        &[
-            "env",
-            "temporal-db",
-            "--admin",
-            "--user",
-            user,
-            "--format",
-            "json",
-        ],
-        &[(var, password)],
-    ));
+    let out = env_output(lab, user, "json", &[(var, password)]);
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&out.expect_ok()).unwrap();
     assert_eq!(map["PGPASSWORD"], *password);
@@ -393,19 +440,12 @@ fn env_via_github(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("github_env");
     std::fs::write(&file, "EXISTING=kept\n").unwrap();
-    let out = go(pgconn(
+    let out = env_output(
         lab,
-        &[
-            "env",
-            "temporal-db",
-            "--admin",
-            "--user",
-            user,
-            "--format",
-            "github",
-        ],
+        user,
+        "github",
         &[(var, password), ("GITHUB_ENV", file.to_str().unwrap())],
-    ));
+    );
     let masks = out.expect_ok();
     for line in password.lines().filter(|l| !l.trim().is_empty()) {
         let escaped = line.replace('%', "%25");
@@ -432,7 +472,14 @@ fn env_via_github(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
 }
 
 fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
-    let has_dotenv = Command::new("python3")
+    // python-dotenv lives in the lab's driver venv (lab/lab install).
+    let venv = support::cli::repo().join("lab/.drivers/venv/bin/python3");
+    let python = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    };
+    let has_dotenv = Command::new(&python)
         .args(["-c", "import dotenv"])
         .stderr(Stdio::null())
         .status()
@@ -447,22 +494,10 @@ fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(".env");
-    let out = go(pgconn(
-        lab,
-        &[
-            "env",
-            "temporal-db",
-            "--admin",
-            "--user",
-            user,
-            "--format",
-            "dotenv",
-        ],
-        &[(var, password)],
-    ));
+    let out = env_output(lab, user, "dotenv", &[(var, password)]);
     std::fs::write(&file, out.expect_ok()).unwrap();
     let script = "import dotenv, json, sys; print(json.dumps(dotenv.dotenv_values(sys.argv[1])))";
-    let parsed = Command::new("python3")
+    let parsed = Command::new(&python)
         .args(["-c", script, file.to_str().unwrap()])
         .output()
         .unwrap();

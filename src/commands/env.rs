@@ -14,12 +14,7 @@ use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 
 /// Runs `env`.
 pub fn run(cli: &Cli, args: &EnvArgs, style: Style) -> Result<Exit, Error> {
-    if let Some(prefix) = args.prefix.as_deref().filter(|p| !pgenv::valid_prefix(p)) {
-        return Err(Error::usage(
-            format!("`{prefix}` cannot start a variable name"),
-            "use letters, digits and `_`, e.g. --prefix APP_DB_",
-        ));
-    }
+    super::check_prefix(args.prefix.as_deref())?;
     let catalog = load_catalog(cli)?;
     let conn = connect(
         &catalog,

@@ -1,15 +1,19 @@
 //! `pgconn psql`: the real psql, connected with verify-full; the password in
 //! a private passfile (or the child's environment when it cannot be written
-//! there), never in argv; psql's exit status is ours.
+//! there), never in argv; psql's exit status is ours. When psql cannot
+//! connect, one line of diagnosis follows its error; when the server rejects
+//! a cached password, the credential is fetched afresh and psql runs once more.
 
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{connect, load_catalog};
+use super::{Connection, connect, load_catalog};
 use crate::cli::{Cli, PsqlArgs};
 use crate::connstr::SystemRoots;
+use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
-use crate::launch::{Passfile, Psql, run_child};
+use crate::knowledge;
+use crate::launch::{Passfile, Psql, run_child_teeing_stderr};
 use crate::output::{self, Style};
 use crate::pgenv::{self, Include};
 use crate::platform;
@@ -26,6 +30,9 @@ const CLEARED: &[&str] = &[
     "PGOPTIONS",
 ];
 
+/// psql's exit status when it could not connect.
+const PSQL_CONNECTION_FAILED: i32 = 2;
+
 /// Runs `psql`.
 pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
     let catalog = load_catalog(cli)?;
@@ -34,7 +41,41 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
         libpq_knows_system: psql.knows_system_roots(),
         bundle: platform::ca_bundle(),
     };
-    let conn = connect(&catalog, &args.target, args.pin_ip, true, roots)?;
+    let mut conn = connect(&catalog, &args.target, args.pin_ip, true, roots)?;
+    if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
+        output::note(
+            style,
+            &pooled_notice(&conn.target.cluster.name, conn.target.endpoint.role),
+        );
+    }
+    let (mut status, mut stderr) = launch(&psql, &conn, args, cli.verbose, style)?;
+    if status == PSQL_CONNECTION_FAILED
+        && password_rejected(&stderr)
+        && let Some(fresh) = refetch(&conn, style)?
+    {
+        conn.credential = Some(fresh);
+        (status, stderr) = launch(&psql, &conn, args, cli.verbose, style)?;
+    }
+    if status == PSQL_CONNECTION_FAILED && !stderr.is_empty() {
+        let diagnosis = knowledge::classify(&stderr, None);
+        if diagnosis.category != knowledge::Category::Unknown {
+            output::note(
+                style,
+                &format!("{} — {}", diagnosis.summary, diagnosis.hint),
+            );
+        }
+    }
+    Ok(Exit::Child(status))
+}
+
+/// Runs psql once with the connection's environment and password.
+fn launch(
+    psql: &Psql,
+    conn: &Connection<'_>,
+    args: &PsqlArgs,
+    verbose: u8,
+    style: Style,
+) -> Result<(i32, String), Error> {
     let params = conn.params();
     let mut cmd = Command::new(&psql.program);
     cmd.args(&args.psql_args);
@@ -44,23 +85,13 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
     for var in pgenv::variables(&params, Include::default()) {
         cmd.env(&var.name, var.value.expose());
     }
-    let mut passfile = None;
-    if let Some(credential) = &conn.credential {
-        if Passfile::can_hold(credential.password.expose()) {
-            let file =
-                Passfile::create(&credential.user, &credential.password).map_err(|source| {
-                    Error::Io {
-                        context: "writing a private passfile".into(),
-                        source,
-                    }
-                })?;
-            cmd.env("PGPASSFILE", file.path());
-            passfile = Some(file);
-        } else {
-            cmd.env("PGPASSWORD", credential.password.expose());
-        }
-    }
-    if cli.verbose > 0 {
+    let passfile = conn
+        .credential
+        .as_ref()
+        .map(|c| pass_password(&mut cmd, c))
+        .transpose()?
+        .flatten();
+    if verbose > 0 {
         let version = psql
             .major
             .map_or_else(|| "unknown".into(), |m| m.to_string());
@@ -78,15 +109,46 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
             ),
         );
     }
-    if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
+    let result = run_child_teeing_stderr(&mut cmd)?;
+    drop(passfile);
+    Ok(result)
+}
+
+/// Hands the password to psql: a private passfile, or the environment when
+/// a passfile cannot hold it (a newline).
+fn pass_password(cmd: &mut Command, credential: &Credential) -> Result<Option<Passfile>, Error> {
+    if !Passfile::can_hold(credential.password.expose()) {
+        cmd.env("PGPASSWORD", credential.password.expose());
+        return Ok(None);
+    }
+    let file =
+        Passfile::create(&credential.user, &credential.password).map_err(|source| Error::Io {
+            context: "writing a private passfile".into(),
+            source,
+        })?;
+    cmd.env("PGPASSFILE", file.path());
+    Ok(Some(file))
+}
+
+/// Whether psql's error says the password was wrong (28P01, PostgreSQL or PgBouncer wording).
+fn password_rejected(stderr: &str) -> bool {
+    stderr.contains("password authentication failed")
+        || stderr.contains("SASL authentication failed")
+}
+
+/// A fresh credential when the rejected one came from the cache.
+fn refetch(conn: &Connection<'_>, style: Style) -> Result<Option<Credential>, Error> {
+    let Some(old) = &conn.credential else {
+        return Ok(None);
+    };
+    let fresh = credentials::refetch_after_rejection(&conn.target, old)?;
+    if fresh.is_some() {
         output::note(
             style,
-            &pooled_notice(&conn.target.cluster.name, conn.target.endpoint.role),
+            "the server rejected the cached password; fetched it afresh and retrying once",
         );
     }
-    let status = run_child(&mut cmd)?;
-    drop(passfile);
-    Ok(Exit::Child(status))
+    Ok(fresh)
 }
 
 /// What a user should know before typing into a transaction-pooled session.

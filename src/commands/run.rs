@@ -26,12 +26,7 @@ const SESSION_TOOLS: &[&str] = &[
 
 /// Runs `run`.
 pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
-    if let Some(prefix) = args.prefix.as_deref().filter(|p| !pgenv::valid_prefix(p)) {
-        return Err(Error::usage(
-            format!("`{prefix}` cannot start a variable name"),
-            "use letters, digits and `_`, e.g. --prefix APP_DB_",
-        ));
-    }
+    super::check_prefix(args.prefix.as_deref())?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage(
             "no command to run",

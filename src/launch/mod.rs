@@ -6,6 +6,6 @@ mod child;
 mod passfile;
 mod psql;
 
-pub use child::{ChildError, run_child};
+pub use child::{ChildError, run_child, run_child_teeing_stderr};
 pub use passfile::{Passfile, escape_field};
 pub use psql::{Psql, PsqlError};
