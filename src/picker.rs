@@ -51,9 +51,15 @@ fn pick(items: &[&str], prompt: &str) -> Result<usize, Error> {
         .items(items)
         .default(0)
         .interact_opt()
-        .map_err(|e| Error::Io {
-            context: "showing the picker".into(),
-            source: std::io::Error::other(e.to_string()),
+        .map_err(|dialoguer::Error::IO(e)| match e.kind() {
+            std::io::ErrorKind::Interrupted => {
+                let _ = dialoguer::console::Term::stderr().show_cursor();
+                Error::Interrupted
+            }
+            _ => Error::Io {
+                context: "showing the picker".into(),
+                source: e,
+            },
         })?
         .ok_or_else(|| Error::usage("nothing picked", "name the cluster on the command line"))
 }

@@ -27,7 +27,10 @@ fn url_prints_one_verify_full_uri_on_stdout_and_nothing_else() {
     assert!(text.starts_with("postgresql://temporal:s3cr%2Bt%20%40%3A%2F%3F%23%25%26%27%22%24%5C%20%C3%BC@temporal-db-write.pnats.cloud:5432/temporal?sslmode=verify-full&sslrootcert="), "{text}");
     // stderr carries only one-line notes (psycopg's pool setting), never the password.
     let err = stderr(&out);
-    assert!(err.lines().all(|l| l.starts_with("note: ")), "stderr: {err}");
+    assert!(
+        err.lines().all(|l| l.starts_with("note: ")),
+        "stderr: {err}"
+    );
     assert!(!err.contains("s3cr"), "stderr: {err}");
     // The direct admin endpoint needs no note at all.
     let out = run(with_catalog(&["url", "temporal-db", "--admin"])

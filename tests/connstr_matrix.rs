@@ -394,7 +394,12 @@ fn pooled_endpoints_get_notes_where_the_url_cannot_say_it() {
         (Format::Prisma, "directUrl"),
     ] {
         let r = notes(format, true);
-        assert!(r.notes.iter().any(|n| n.contains(needle)), "{}: {:?}", format.name(), r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains(needle)),
+            "{}: {:?}",
+            format.name(),
+            r.notes
+        );
     }
     for format in Format::ALL {
         let r = notes(format, false);
@@ -411,10 +416,22 @@ fn pooled_endpoints_get_notes_where_the_url_cannot_say_it() {
 fn jdbc_warns_that_pgjdbc_cannot_take_a_control_character_password() {
     let sys = roots(false);
     let secret = Secret::new("new\nline");
-    let r = render(Format::Jdbc, &params("h.example", Some(&secret), &RootCert::System, &sys, false)).unwrap();
-    assert!(r.notes.iter().any(|n| n.contains("SASLprep")), "{:?}", r.notes);
+    let r = render(
+        Format::Jdbc,
+        &params("h.example", Some(&secret), &RootCert::System, &sys, false),
+    )
+    .unwrap();
+    assert!(
+        r.notes.iter().any(|n| n.contains("SASLprep")),
+        "{:?}",
+        r.notes
+    );
     let plain = Secret::new("plain");
-    let r = render(Format::Jdbc, &params("h.example", Some(&plain), &RootCert::System, &sys, false)).unwrap();
+    let r = render(
+        Format::Jdbc,
+        &params("h.example", Some(&plain), &RootCert::System, &sys, false),
+    )
+    .unwrap();
     assert!(r.notes.is_empty());
 }
 
