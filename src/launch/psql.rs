@@ -1,15 +1,20 @@
-//! Finding `psql` (`$PGCONN_PSQL`, else `PATH`) and its libpq version, which
-//! decides whether `sslrootcert=system` may be used (libpq >= 16).
+//! Finding `psql` (`$PGCONN_PSQL`, else `PATH`) and the libpq it will load,
+//! which decides whether `sslrootcert=system` may be used (libpq >= 16).
+//!
+//! Nothing is run to find out: on Debian `psql` is a Perl wrapper whose
+//! start-up alone costs ~30 ms, and what matters is the libpq the dynamic
+//! loader gives psql, which [`platform::libpq_major`] reads from a symlink.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+use crate::platform;
 
 /// A psql binary and what it understands.
 #[derive(Debug, Clone)]
 pub struct Psql {
     /// The binary.
     pub program: PathBuf,
-    /// Its major version, when `psql --version` said.
+    /// The major version of the libpq it will load, when known.
     pub major: Option<u32>,
 }
 
@@ -36,50 +41,27 @@ fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Parses `psql (PostgreSQL) 15.18 (Debian …)` → 15.
-pub fn parse_major(version_output: &str) -> Option<u32> {
-    version_output
-        .split_whitespace()
-        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?
-        .split(['.', 'b', 'r', 'd'])
-        .next()?
-        .parse()
-        .ok()
-}
-
 impl Psql {
-    /// Finds psql and asks its version.
+    /// Finds psql.
     pub fn find() -> Result<Psql, PsqlError> {
         let program = match std::env::var_os("PGCONN_PSQL").filter(|p| !p.is_empty()) {
             Some(p) => PathBuf::from(p),
             None => on_path("psql").ok_or_else(|| PsqlError::NotFound("not on PATH".into()))?,
         };
-        let out = Command::new(&program)
-            .arg("--version")
-            .output()
-            .map_err(|e| PsqlError::NotFound(format!("{}: {e}", program.display())))?;
-        let major = parse_major(&String::from_utf8_lossy(&out.stdout));
-        Ok(Psql { program, major })
+        if !program.is_file() {
+            return Err(PsqlError::NotFound(format!(
+                "{} does not exist",
+                program.display()
+            )));
+        }
+        Ok(Psql {
+            program,
+            major: platform::libpq_major(),
+        })
     }
 
     /// Whether its libpq reads `sslrootcert=system`.
     pub fn knows_system_roots(&self) -> bool {
         self.major.is_some_and(|m| m >= 16)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_major;
-
-    #[test]
-    fn versions_from_psql_banners() {
-        assert_eq!(
-            parse_major("psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
-            Some(15)
-        );
-        assert_eq!(parse_major("psql (PostgreSQL) 17beta2"), Some(17));
-        assert_eq!(parse_major("psql (PostgreSQL) 16.4"), Some(16));
-        assert_eq!(parse_major("garbage"), None);
     }
 }
