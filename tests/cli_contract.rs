@@ -313,3 +313,63 @@ fn a_closed_stdout_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// A catalog of `n` clusters (large enough to be snapshotted), with cluster
+/// 0's port given.
+fn big_catalog(n: usize, first_port: u16) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::from("version: 1\ndomain: d.example\nclusters:\n");
+    for i in 0..n {
+        let port = if i == 0 {
+            first_port
+        } else {
+            20000 + u16::try_from(i).unwrap()
+        };
+        let _ = write!(
+            text,
+            "  db-{i:04}:\n    port: {port}\n    database: app\n    endpoints: {{ write: {{}}, admin: {{}} }}\n    users:\n      app: {{ roles: [write, admin] }}\n"
+        );
+    }
+    text
+}
+
+#[test]
+fn large_catalogs_are_snapshotted_and_a_change_is_seen_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("pgconn.yaml");
+    let cache = dir.path().join("cache");
+    let url = |expect: &str| {
+        let out = run(pgconn(&["url", "db-0000", "--no-password"])
+            .env("PGCONN_CATALOG", &catalog)
+            .env("XDG_CACHE_HOME", &cache));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).contains(expect), "{}", stdout(&out));
+    };
+    std::fs::write(&catalog, big_catalog(1000, 6001)).unwrap();
+    url("db-0000-write.d.example:6001/");
+    let snapshots: Vec<_> = std::fs::read_dir(cache.join("pgconn")).unwrap().collect();
+    assert_eq!(snapshots.len(), 1, "a large catalog leaves one snapshot");
+    url("db-0000-write.d.example:6001/");
+    // A change to the file (size and mtime) is read at once.
+    std::fs::write(&catalog, big_catalog(1000, 16002)).unwrap();
+    url("db-0000-write.d.example:16002/");
+    // A corrupt snapshot costs only speed.
+    let snapshot = std::fs::read_dir(cache.join("pgconn"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&snapshot, "{not json").unwrap();
+    url("db-0000-write.d.example:16002/");
+    // validate never trusts a snapshot: a broken file is reported even if a snapshot exists.
+    std::fs::write(
+        &catalog,
+        big_catalog(1000, 16002).replace("port: 16002", "prot: 16002"),
+    )
+    .unwrap();
+    let out = run(pgconn(&["catalog", "validate"])
+        .env("PGCONN_CATALOG", &catalog)
+        .env("XDG_CACHE_HOME", &cache));
+    assert_eq!(out.status.code(), Some(2));
+}

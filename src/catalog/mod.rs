@@ -10,6 +10,7 @@ mod model;
 mod node;
 mod parse;
 pub mod schema;
+mod snapshot;
 mod sources;
 mod template;
 
@@ -173,6 +174,18 @@ pub struct Loaded {
     pub catalog: Catalog,
     /// Warnings (never errors).
     pub warnings: Vec<Diagnostic>,
+}
+
+/// The validated catalog at `path`, from a current snapshot when the file is
+/// large (see [`snapshot`]); warnings are not kept. `catalog validate` uses
+/// [`load`], which always reads the file.
+pub fn load_fast(path: &Path) -> Result<Catalog, CatalogError> {
+    if let Some(catalog) = snapshot::read(path) {
+        return Ok(catalog);
+    }
+    let loaded = load(path)?;
+    snapshot::write(path, &loaded.catalog);
+    Ok(loaded.catalog)
 }
 
 /// Reads and validates the catalog at `path`.

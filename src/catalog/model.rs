@@ -6,12 +6,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::node::Pos;
 
 /// An endpoint role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Pooled, to the primary.
@@ -48,7 +48,7 @@ impl fmt::Display for Role {
 }
 
 /// libpq's `sslmode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// No TLS.
@@ -100,7 +100,7 @@ impl SslMode {
 }
 
 /// Where trusted root certificates come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RootCert {
     /// The OS trust store (and webpki roots), as for public CAs.
@@ -119,7 +119,7 @@ impl fmt::Display for RootCert {
 }
 
 /// Which pooler sits in front of the write and read endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PoolerKind {
     /// PgBouncer.
@@ -129,7 +129,7 @@ pub enum PoolerKind {
 }
 
 /// PgBouncer's `pool_mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PoolMode {
     /// A server connection per client session.
@@ -141,7 +141,7 @@ pub enum PoolMode {
 }
 
 /// The pooler settings of one cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pooler {
     /// What kind of pooler.
     pub kind: PoolerKind,
@@ -161,7 +161,7 @@ impl Pooler {
 }
 
 /// One endpoint of a cluster, every field derived.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Endpoint {
     /// The role this endpoint serves.
     pub role: Role,
@@ -182,7 +182,7 @@ pub struct Endpoint {
 }
 
 /// A credential source, as the catalog describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum SourceSpec {
     /// An environment variable.
@@ -248,7 +248,7 @@ pub enum SourceSpec {
 }
 
 /// A database user of a cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     /// The role name in PostgreSQL.
     pub name: String,
@@ -259,7 +259,7 @@ pub struct User {
 }
 
 /// One PostgreSQL cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cluster {
     /// Its catalog name.
     pub name: String,
@@ -298,7 +298,7 @@ impl Cluster {
 }
 
 /// A validated catalog.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
     /// The file it was read from.
     pub path: PathBuf,

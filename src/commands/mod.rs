@@ -68,7 +68,7 @@ pub fn discover(flag: Option<&std::path::Path>) -> Result<Discovery, Error> {
 /// Finds and loads the catalog.
 pub fn load_catalog(cli: &Cli) -> Result<Catalog, Error> {
     let found = discover(cli.catalog.as_deref())?;
-    Ok(cat::load(&found.path)?.catalog)
+    Ok(cat::load_fast(&found.path)?)
 }
 
 /// The role asked for, from the positional or one of the flags.
