@@ -385,6 +385,11 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "IP")]
     pub egress_ip: Option<std::net::IpAddr>,
 
+    /// An IP echo service you trust (http://…, answering with your address), asked for the
+    /// egress IP when no direct server reports it
+    #[arg(long, value_name = "URL", env = "PGCONN_ECHO_URL")]
+    pub echo_url: Option<String>,
+
     /// Also ask this DNS server (IP or IP:PORT), to compare with the system resolver
     #[arg(long, value_name = "IP[:PORT]", value_parser = crate::net::dns::parse_nameserver)]
     pub nameserver: Option<std::net::SocketAddr>,

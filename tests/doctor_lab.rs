@@ -584,6 +584,80 @@ fn dead_endpoints_are_checked_concurrently() {
     );
 }
 
+/// A one-shot HTTP "IP echo" service on loopback that answers with the
+/// caller's address, as ifconfig-style services do.
+fn echo_service() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/ip", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        if let Ok((mut conn, peer)) = listener.accept() {
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request);
+            let body = format!("{}\n", peer.ip());
+            let _ = write!(
+                conn,
+                "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}"
+            );
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_egress_ip_comes_from_a_configured_echo_service_when_no_server_reports_it() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let (url, server) = echo_service();
+    // A wrong password: the admin endpoint cannot report inet_client_addr().
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(lab.catalog())
+        .args([
+            "doctor",
+            "temporal-db",
+            "--admin",
+            "--json",
+            "--echo-url",
+            &url,
+        ])
+        .env("PGCONN_PASSWORD_TEMPORAL_DB_PLATFORM_ADMIN", "wrong")
+        .env("PGCONN_KEYRING", "none");
+    let run = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    server.join().unwrap();
+    let json: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    assert_eq!(json["client"]["egress_ip"], "127.0.0.1", "{json:#}");
+    let source = json["client"]["egress_source"].as_str().unwrap_or_default();
+    assert!(source.contains("echo service"), "{source}");
+    let allow = &json["endpoints"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "allowlist")
+        .cloned()
+        .unwrap();
+    assert_eq!(allow["status"], "ok", "{allow:#}");
+    assert!(
+        allow["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("echo service"),
+        "{allow:#}"
+    );
+    // Without any source the allowlist cannot be judged: a warning, never a guess.
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(lab.catalog())
+        .args(["doctor", "temporal-db", "--admin", "--json"])
+        .env("PGCONN_PASSWORD_TEMPORAL_DB_PLATFORM_ADMIN", "wrong")
+        .env("PGCONN_KEYRING", "none");
+    let run = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["client"]["egress_ip"], Value::Null, "{json:#}");
+}
+
 #[test]
 fn every_listed_fault_has_a_doctor_test() {
     let Some(lab) = lab() else { return };

@@ -21,6 +21,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
         timeout: Duration::from_secs_f64(args.timeout),
         egress_ip: args.egress_ip,
         nameserver: args.nameserver,
+        echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
         progress: !args.json,
     };

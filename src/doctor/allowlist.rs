@@ -1,7 +1,8 @@
 //! Check `allowlist`: the client's egress IP against the endpoint's
 //! `allowed_source_ranges`. Judged after all endpoints ran, because the
-//! egress IP comes from `--egress-ip` or from a direct server that reported
-//! `inet_client_addr()`; never from a single third-party website.
+//! egress IP comes from `--egress-ip`, from a direct server that reported
+//! `inet_client_addr()`, or from an echo service the user configured
+//! (`--echo-url`); never from a third-party website pgconn picked itself.
 
 use std::net::IpAddr;
 
@@ -18,8 +19,9 @@ pub struct Egress {
     pub source: String,
 }
 
-/// The egress IP: the flag, else what a direct server saw.
-pub fn egress(outcomes: &[Outcome], flag: Option<IpAddr>) -> Egress {
+/// The egress IP: the flag, else what a direct server saw, else what the
+/// configured echo service said.
+pub fn egress(outcomes: &[Outcome], flag: Option<IpAddr>, echoed: Option<Egress>) -> Egress {
     if let Some(ip) = flag {
         return Egress {
             ip: Some(ip),
@@ -35,6 +37,7 @@ pub fn egress(outcomes: &[Outcome], flag: Option<IpAddr>) -> Egress {
                 source: format!("{} of {}", f.egress_via, f.label),
             })
         })
+        .or(echoed)
         .unwrap_or(Egress {
             ip: None,
             source: "unknown".into(),
@@ -68,7 +71,7 @@ fn verdict(f: &Findings, egress: &Egress) -> Check {
         .join(", ");
     let Some(ip) = egress.ip else {
         return Check::warn(CheckId::Allowlist, format!("your egress IP is unknown, so the allowlist ({listed}) cannot be judged"))
-            .hint("pass --egress-ip IP (what your NAT gateway or an IP echo service reports); doctor learns it by itself when a direct (admin) endpoint lets you log in");
+            .hint("pass --egress-ip IP, or --echo-url http://… (an IP echo service you trust); doctor learns it by itself when a direct (admin) endpoint lets you log in");
     };
     let from = &egress.source;
     match ranges.iter().find(|r| r.contains(&ip)) {

@@ -199,6 +199,9 @@ pub struct Options {
     pub egress_ip: Option<IpAddr>,
     /// `--nameserver`.
     pub nameserver: Option<SocketAddr>,
+    /// `--echo-url` / `$PGCONN_ECHO_URL`: asked for the egress IP when no
+    /// direct server reports it.
+    pub echo_url: Option<String>,
     /// `--max-lag`.
     pub max_lag: Duration,
     /// Show a progress line on stderr.
@@ -275,11 +278,13 @@ pub fn run(
         .build()
         .map_err(DoctorError::Runtime)?;
     let (senders, creds) = credential_channels(targets);
-    let results = std::thread::scope(|scope| {
+    let (results, echoed) = std::thread::scope(|scope| {
         scope.spawn(move || fetch_credentials(senders));
-        runtime.block_on(check_all(catalog, targets, &creds, opts))
+        runtime.block_on(async {
+            futures_util::join!(check_all(catalog, targets, &creds, opts), ask_echo(opts))
+        })
     });
-    Ok(assemble(results, opts))
+    Ok(assemble(results, echoed, opts))
 }
 
 type Senders<'t, 'c> = Vec<(&'t Target<'c>, oneshot::Sender<CredResult>)>;
@@ -348,9 +353,28 @@ async fn check_all(
     done.into_iter().map(|(_, o)| o).collect()
 }
 
+/// The configured echo service's answer, asked alongside the checks.
+async fn ask_echo(opts: &Options) -> Option<allowlist::Egress> {
+    let url = opts.echo_url.as_deref()?;
+    let answer = match crate::net::echo::parse(url) {
+        Ok(parsed) => crate::net::echo::egress_ip(&parsed, opts.timeout).await,
+        Err(e) => Err(e),
+    };
+    Some(match answer {
+        Ok(ip) => allowlist::Egress {
+            ip: Some(ip),
+            source: format!("the echo service {url}"),
+        },
+        Err(why) => allowlist::Egress {
+            ip: None,
+            source: format!("unknown (echo service {url}: {why})"),
+        },
+    })
+}
+
 /// Judges the allowlists once the egress IP is known, and builds the report.
-fn assemble(outcomes: Vec<Outcome>, opts: &Options) -> Report {
-    let egress = allowlist::egress(&outcomes, opts.egress_ip);
+fn assemble(outcomes: Vec<Outcome>, echoed: Option<allowlist::Egress>, opts: &Options) -> Report {
+    let egress = allowlist::egress(&outcomes, opts.egress_ip, echoed);
     let endpoints: Vec<EndpointReport> = outcomes
         .into_iter()
         .map(|mut o| {

@@ -3,4 +3,5 @@
 //! No policy lives here: the checks in `doctor` decide what is ok.
 
 pub mod dns;
+pub mod echo;
 pub mod tcp;
