@@ -911,3 +911,127 @@ fn nothing_leaks_at_any_verbosity() {
         }
     }
 }
+
+/// A second OpenBao in TLS dev mode (its own CA), killed on drop.
+struct TlsBao {
+    server: std::process::Child,
+    addr: String,
+    ca: PathBuf,
+    bao: String,
+    home: PathBuf,
+}
+
+impl TlsBao {
+    fn start(lab: &Lab, dir: &Path) -> TlsBao {
+        let bao = lab.var("PGCONN_LAB_BAO").unwrap().to_string();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let certs = dir.join("bao-tls");
+        std::fs::create_dir_all(&certs).unwrap();
+        let server = Command::new(&bao)
+            .args([
+                "server",
+                "-dev",
+                "-dev-tls",
+                "-dev-root-token-id=root",
+                "-dev-no-store-token",
+            ])
+            .arg(format!("-dev-tls-cert-dir={}", certs.display()))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .env("HOME", dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bao server -dev-tls");
+        let bao = TlsBao {
+            server,
+            addr: format!("https://127.0.0.1:{port}"),
+            ca: certs.join("vault-ca.pem"),
+            bao,
+            home: dir.to_path_buf(),
+        };
+        let up = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            bao.ca.is_file() && bao.cli(None, &["status"]).status.success()
+        });
+        assert!(up, "the TLS OpenBao did not come up");
+        bao
+    }
+
+    /// Runs the bao CLI against it (as root, optionally in a namespace).
+    fn cli(&self, namespace: Option<&str>, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.bao);
+        cmd.args(args)
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_CACERT", &self.ca)
+            .env("BAO_TOKEN", "root")
+            .env("HOME", &self.home);
+        if let Some(ns) = namespace {
+            cmd.env("BAO_NAMESPACE", ns);
+        }
+        run_bounded(cmd, Duration::from_secs(30))
+    }
+}
+
+impl Drop for TlsBao {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// `base` followed by `extra`.
+fn with<'a>(base: &[(&'a str, &'a str)], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    base.iter().chain(extra).copied().collect()
+}
+
+#[test]
+fn vault_over_tls_needs_its_ca_and_reads_inside_a_namespace() {
+    let Some(lab) = lab() else { return };
+    let s = Scratch::new();
+    let bao = TlsBao::start(&lab, s.path());
+    ok(&bao.cli(None, &["namespace", "create", "team"]));
+    ok(&bao.cli(Some("team"), &["secrets", "enable", "-path=kv2", "kv-v2"]));
+    ok(&bao.cli(
+        Some("team"),
+        &["kv", "put", "kv2/db/temporal", "password=in-the-namespace"],
+    ));
+    let catalog = s.catalog(
+        &lab,
+        &user_yaml("temporal", "write", &["vault: { path: kv2/db/temporal }"]),
+        "",
+        5,
+    );
+    let ca = bao.ca.display().to_string();
+    let base = [("VAULT_ADDR", bao.addr.as_str()), ("VAULT_TOKEN", "root")];
+    // The CA and the namespace: the secret inside the namespace.
+    let url = ok(&pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &with(&base, &[("VAULT_CACERT", &ca), ("VAULT_NAMESPACE", "team")]),
+    ));
+    assert!(url.contains("temporal:in-the-namespace@"), "{url}");
+    // Without the CA, the certificate is refused, and the message says what to set.
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db"],
+            &with(&base, &[("VAULT_NAMESPACE", "team")]),
+        ),
+        &["UnknownIssuer", "set VAULT_CACERT"],
+    );
+    // Without the namespace, the path is not there.
+    fails_with(
+        &pgconn(
+            &s,
+            &catalog,
+            &["url", "temporal-db"],
+            &with(&base, &[("VAULT_CACERT", &ca)]),
+        ),
+        &["vault kv2/db/temporal"],
+    );
+}

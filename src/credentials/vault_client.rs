@@ -96,9 +96,12 @@ fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
     } else {
         "request failed to"
     };
-    VaultError {
-        message: format!("{what} VAULT_ADDR {addr}: {}", sanitize(&detail, &[])),
+    let mut message = format!("{what} VAULT_ADDR {addr}: {}", sanitize(&detail, &[]));
+    if detail.contains("UnknownIssuer") {
+        message
+            .push_str(" (set VAULT_CACERT to the CA that signed the Vault server's certificate)");
     }
+    VaultError { message }
 }
 
 fn http_client(env: &VaultEnv, timeout: Duration) -> Result<reqwest::Client, String> {
