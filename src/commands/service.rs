@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::load_catalog;
+use super::{Connection, load_catalog};
 use crate::catalog::Catalog;
 use crate::cli::{Cli, ServiceCommand};
 use crate::connstr::{self, Params};
@@ -94,26 +94,21 @@ fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String
             let Ok(target) = target::resolve(catalog, &selector) else {
                 continue; // no default user for this role: nothing to write
             };
-            let params = Params {
-                host: &endpoint.host,
-                port: endpoint.port,
+            let conn = Connection {
+                target,
+                credential: None,
                 hostaddr: None,
-                database: target.database.as_deref(),
-                user: &target.user,
-                password: None,
-                sslmode: endpoint.sslmode,
-                sslrootcert: &endpoint.sslrootcert,
-                system_roots: &roots,
+                roots: roots.clone(),
                 connect_timeout: catalog.connect_timeout,
-                pool_safe: false,
             };
+            let target = &conn.target;
             let _ = writeln!(services, "[{}-{}]", cluster.name, endpoint.role);
-            for (key, value) in service_lines(&params) {
+            for (key, value) in service_lines(&conn.params()) {
                 let _ = writeln!(services, "{key}={value}");
             }
             services.push('\n');
             if with_pgpass {
-                match credentials::fetch(&target) {
+                match credentials::fetch(target) {
                     Ok(c) => {
                         let db = target.database.as_deref().unwrap_or("*");
                         let _ = writeln!(
