@@ -149,13 +149,8 @@ impl VaultClient {
         if let (Some(role_id), Some(secret_id)) = (var("VAULT_ROLE_ID"), var("VAULT_SECRET_ID")) {
             let mount = var("VAULT_APPROLE_MOUNT").unwrap_or_else(|| "approle".into());
             let body = serde_json::json!({"role_id": role_id, "secret_id": secret_id});
-            client.auth = format!("AppRole login (auth/{mount}, VAULT_ROLE_ID)");
-            let token = client
-                .login(&format!("auth/{mount}/login"), &body)
-                .await
-                .map_err(|e| format!("{} failed: {e}", client.auth))?;
-            client.token = token;
-            return Ok(client);
+            let auth = format!("AppRole login (auth/{mount}, VAULT_ROLE_ID)");
+            return client.logged_in(auth, &mount, &body).await;
         }
         if let Some(role) = var("VAULT_K8S_ROLE") {
             let mount = var("VAULT_K8S_MOUNT").unwrap_or_else(|| "kubernetes".into());
@@ -167,13 +162,8 @@ impl VaultClient {
                 )
             })?;
             let body = serde_json::json!({"role": role, "jwt": jwt.trim()});
-            client.auth = format!("Kubernetes login (auth/{mount}, role {role})");
-            let token = client
-                .login(&format!("auth/{mount}/login"), &body)
-                .await
-                .map_err(|e| format!("{} failed: {e}", client.auth))?;
-            client.token = token;
-            return Ok(client);
+            let auth = format!("Kubernetes login (auth/{mount}, role {role})");
+            return client.logged_in(auth, &mount, &body).await;
         }
         if let Some(path) = token_file()
             && let Ok(text) = std::fs::read_to_string(&path)
@@ -188,6 +178,16 @@ impl VaultClient {
              or set VAULT_ROLE_ID + VAULT_SECRET_ID (AppRole) or VAULT_K8S_ROLE (in a pod)",
             env.addr
         ))
+    }
+
+    /// Logs in at `auth/<mount>/login` and keeps the token, `auth` naming how.
+    async fn logged_in(mut self, auth: String, mount: &str, body: &Value) -> Result<Self, String> {
+        self.auth = auth;
+        self.token = self
+            .login(&format!("auth/{mount}/login"), body)
+            .await
+            .map_err(|e| format!("{} failed: {e}", self.auth))?;
+        Ok(self)
     }
 
     async fn login(&self, path: &str, body: &Value) -> Result<Secret, VaultError> {
