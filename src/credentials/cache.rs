@@ -222,6 +222,17 @@ mod tests {
         }
     }
 
+    /// User `u` on the cluster's only endpoint.
+    fn target(c: &Cluster) -> Target<'_> {
+        Target {
+            cluster: c,
+            endpoint: &c.endpoints[0],
+            user: "u".into(),
+            database: None,
+            sources: None,
+        }
+    }
+
     struct Leasing {
         renewals: Cell<u32>,
         fail: bool,
@@ -256,13 +267,7 @@ mod tests {
     #[test]
     fn static_entries_expire() {
         let c = cluster();
-        let target = Target {
-            cluster: &c,
-            endpoint: &c.endpoints[0],
-            user: "u".into(),
-            database: None,
-            sources: None,
-        };
+        let target = target(&c);
         let cache = cache();
         let source = Leasing {
             renewals: Cell::new(0),
@@ -291,13 +296,7 @@ mod tests {
     #[test]
     fn leases_are_renewed_after_half_and_dropped_when_renewal_fails() {
         let c = cluster();
-        let target = Target {
-            cluster: &c,
-            endpoint: &c.endpoints[0],
-            user: "u".into(),
-            database: None,
-            sources: None,
-        };
+        let target = target(&c);
         let cache = cache();
         let old = Lease {
             id: "database/creds/r/1".into(),
