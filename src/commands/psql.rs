@@ -9,7 +9,6 @@ use std::process::Command;
 
 use super::{Connection, connect, load_catalog};
 use crate::cli::{Cli, PsqlArgs};
-use crate::connstr::SystemRoots;
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
 use crate::knowledge;
@@ -37,11 +36,13 @@ const PSQL_CONNECTION_FAILED: i32 = 2;
 pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
     let catalog = load_catalog(cli)?;
     let psql = Psql::find()?;
-    let roots = SystemRoots {
-        libpq_knows_system: psql.knows_system_roots(),
-        bundle: platform::ca_bundle(),
-    };
-    let mut conn = connect(&catalog, &args.target, args.pin_ip, true, roots)?;
+    let mut conn = connect(
+        &catalog,
+        &args.target,
+        args.pin_ip,
+        true,
+        platform::system_roots(),
+    )?;
     if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
         output::note(
             style,
@@ -92,9 +93,7 @@ fn launch(
         .transpose()?
         .flatten();
     if verbose > 0 {
-        let version = psql
-            .major
-            .map_or_else(|| "unknown".into(), |m| m.to_string());
+        let version = platform::libpq_major().map_or_else(|| "unknown".into(), |m| m.to_string());
         output::note(
             style,
             &format!(

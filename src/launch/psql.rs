@@ -1,21 +1,15 @@
-//! Finding `psql` (`$PGCONN_PSQL`, else `PATH`) and the libpq it will load,
-//! which decides whether `sslrootcert=system` may be used (libpq >= 16).
-//!
-//! Nothing is run to find out: on Debian `psql` is a Perl wrapper whose
-//! start-up alone costs ~30 ms, and what matters is the libpq the dynamic
-//! loader gives psql, which [`platform::libpq_major`] reads from a symlink.
+//! Finding `psql` (`$PGCONN_PSQL`, else `PATH`). Nothing is run: on Debian
+//! `psql` is a Perl wrapper whose start-up alone costs ~30 ms. What decides
+//! `sslrootcert=system` is the libpq the loader gives psql, which
+//! [`crate::platform::system_roots`] reads from a symlink, as for `url`.
 
 use std::path::PathBuf;
 
-use crate::platform;
-
-/// A psql binary and what it understands.
+/// A psql binary.
 #[derive(Debug, Clone)]
 pub struct Psql {
     /// The binary.
     pub program: PathBuf,
-    /// The major version of the libpq it will load, when known.
-    pub major: Option<u32>,
 }
 
 /// Why psql cannot be used.
@@ -54,14 +48,6 @@ impl Psql {
                 program.display()
             )));
         }
-        Ok(Psql {
-            program,
-            major: platform::libpq_major(),
-        })
-    }
-
-    /// Whether its libpq reads `sslrootcert=system`.
-    pub fn knows_system_roots(&self) -> bool {
-        self.major.is_some_and(|m| m >= 16)
+        Ok(Psql { program })
     }
 }
