@@ -1,17 +1,16 @@
 //! `pgconn catalog validate | path | schema`.
 
 use super::discover;
-use crate::catalog::{self, CatalogError, Severity, schema};
+use crate::catalog::{self, CatalogError, schema};
 use crate::cli::Cli;
 use crate::error::{Error, Exit};
 use crate::output::{self, Style};
 
 /// `catalog validate`: every problem at once; warnings do not fail.
-pub fn validate(cli: &Cli, style: Style) -> Result<Exit, Error> {
+pub fn validate(cli: &Cli) -> Result<Exit, Error> {
     let found = discover(cli.catalog.as_deref())?;
     let loaded = catalog::load(&found.path)?;
     for w in &loaded.warnings {
-        debug_assert_eq!(w.severity, Severity::Warning);
         eprintln!("{}", w.render(&found.path));
     }
     let c = &loaded.catalog;
@@ -25,7 +24,6 @@ pub fn validate(cli: &Cli, style: Style) -> Result<Exit, Error> {
             n => format!(", {n} warning{}", if n == 1 { "" } else { "s" }),
         }
     ))?;
-    let _ = style;
     Ok(Exit::Success)
 }
 

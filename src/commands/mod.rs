@@ -45,7 +45,7 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Doctor(args) => doctor::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),
         Command::Service(command) => service::run(cli, command, style),
-        Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli, style),
+        Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli),
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
         Command::Completions(args) => completions::run(args.shell),
