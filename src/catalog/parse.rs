@@ -374,18 +374,10 @@ fn endpoints(f: &Fields<'_>, ctx: &ClusterCtx<'_>, report: &mut Report) -> Vec<E
         .into_iter()
         .filter(|role| e.has(role.as_str()))
         .filter_map(|role| {
-            let node = e.entries_node(role.as_str());
+            let node = e.get(role.as_str());
             endpoint(role, node, &e.child(role.as_str()), ctx, report)
         })
         .collect()
-}
-
-impl<'n> Fields<'n> {
-    /// The node under `key`, including an explicit null (an endpoint written
-    /// as `write:` with nothing after it).
-    fn entries_node(&self, key: &str) -> Option<&'n Node> {
-        self.get(key)
-    }
 }
 
 fn endpoint(
