@@ -3,9 +3,7 @@
 //! contract's example reads the same in YAML, TOML and JSON; the JSON Schema
 //! accepts the good catalogs and rejects typos the walker rejects.
 
-mod support;
-
-use support::cli::{pgconn, repo, run, stderr, stdout};
+use crate::support::cli::{pgconn, repo, run, stderr, stdout};
 
 /// (file under tests/catalogs/bad, line, what the message must say).
 const BROKEN: &[(&str, usize, &str)] = &[

@@ -2,11 +2,9 @@
 //! catalogs, and every position replaced by YAML/TOML/JSON's special
 //! characters, gives a catalog or an error — never a panic.
 
-mod support;
-
 use std::path::Path;
 
-use support::cli::repo;
+use crate::support::cli::repo;
 
 const SPECIALS: &[char] = &[
     ':', '{', '}', '[', ']', '&', '*', '!', '"', '\'', '\t', '\n', '#', '-', '\\', '\0', '<', '=',

@@ -1,9 +1,7 @@
 //! The command-line contract, through the real binary: what goes to stdout
 //! and stderr, and every exit status `url`, `ls`, `show` and `catalog` use.
 
-mod support;
-
-use support::cli::{pgconn, repo, run, stderr, stdout};
+use crate::support::cli::{pgconn, repo, run, stderr, stdout};
 
 const PASSWORD: &str = "s3cr+t @:/?#%&'\"$\\ ü";
 

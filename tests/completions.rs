@@ -2,11 +2,9 @@
 //! names come from the catalog (the one on the command line, or the usual
 //! discovery).
 
-mod support;
-
 use std::process::Command;
 
-use support::cli::{bin, repo, tool_available};
+use crate::support::cli::{bin, repo, tool_available};
 
 fn path_with_pgconn() -> String {
     let dir = std::path::Path::new(bin())

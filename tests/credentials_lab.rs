@@ -5,22 +5,20 @@
 //! hangs.
 //!
 //! Runs inside the lab namespace: `lab/lab up && lab/lab exec -- cargo test
-//! --offline --test credentials_lab` (or `lab/test`). Without a lab every
+//! --offline --test integration credentials_lab::` (or `lab/test`). Without a lab every
 //! test prints `skipped: lab not running`.
 
 // each test walks one source through its cases against the same server; splitting them
 // would only repeat the setup
 #![allow(clippy::too_many_lines)]
 
-mod support;
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli;
-use support::lab::{ADMIN_USER, Lab};
+use crate::support::cli;
+use crate::support::lab::{ADMIN_USER, Lab};
 
 fn lab() -> Option<Lab> {
     let lab = Lab::get();

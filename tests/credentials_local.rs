@@ -4,14 +4,12 @@
 //! and a headless box without one), `login`/`logout`, and the cache (a
 //! command runs once, `url` from the cache is as fast as from a variable).
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli;
+use crate::support::cli;
 
 struct Scratch {
     dir: tempfile::TempDir,

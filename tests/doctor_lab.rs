@@ -4,15 +4,13 @@
 //! timeout, and endpoints are checked concurrently.
 //!
 //! Runs inside the lab namespace: `lab/lab exec -- cargo test --offline
-//! --test doctor_lab`. Without a lab every test prints `skipped: lab not
+//! --test integration doctor_lab::`. Without a lab every test prints `skipped: lab not
 //! running`.
-
-mod support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::lab::{ADMIN_USER, COMMAND_TIMEOUT, Lab, Run};
 use serde_json::Value;
-use support::lab::{ADMIN_USER, COMMAND_TIMEOUT, Lab, Run};
 
 fn lab() -> Option<Lab> {
     let lab = Lab::get();
@@ -53,7 +51,7 @@ fn doctor_with(lab: &Lab, catalog: &std::path::Path, args: &[&str]) -> Doctor {
         .args(args)
         .env("PGCONN_KEYRING", "none")
         .env("NO_COLOR", "1");
-    let run = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
     let json: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("doctor did not print JSON ({e}): {run:#?}"));
     assert_eq!(json["schema_version"], 1);
@@ -228,7 +226,7 @@ fn human_output_is_one_block_per_endpoint_and_exit_codes_follow() {
         .arg(lab.catalog())
         .args(["doctor", "temporal-db"])
         .env("NO_COLOR", "1");
-    let r = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let r = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
     assert_eq!(r.code, Some(0), "{r:#?}");
     assert!(
         !r.stdout.contains('\x1b'),
@@ -258,7 +256,10 @@ fn human_output_is_one_block_per_endpoint_and_exit_codes_follow() {
     cmd.arg("--catalog")
         .arg(lab.catalog())
         .args(["doctor", "nosuch"]);
-    assert_eq!(support::lab::run(cmd, None, COMMAND_TIMEOUT).code, Some(2));
+    assert_eq!(
+        crate::support::lab::run(cmd, None, COMMAND_TIMEOUT).code,
+        Some(2)
+    );
 }
 
 #[test]
@@ -625,7 +626,7 @@ fn the_egress_ip_comes_from_a_configured_echo_service_when_no_server_reports_it(
         ])
         .env("PGCONN_PASSWORD_TEMPORAL_DB_PLATFORM_ADMIN", "wrong")
         .env("PGCONN_KEYRING", "none");
-    let run = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
     server.join().unwrap();
     let json: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
     assert_eq!(json["client"]["egress_ip"], "127.0.0.1", "{json:#}");
@@ -653,7 +654,7 @@ fn the_egress_ip_comes_from_a_configured_echo_service_when_no_server_reports_it(
         .args(["doctor", "temporal-db", "--admin", "--json"])
         .env("PGCONN_PASSWORD_TEMPORAL_DB_PLATFORM_ADMIN", "wrong")
         .env("PGCONN_KEYRING", "none");
-    let run = support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
     let json: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["client"]["egress_ip"], Value::Null, "{json:#}");
 }
@@ -664,7 +665,7 @@ fn every_listed_fault_has_a_doctor_test() {
     let mut cmd = std::process::Command::new("bash");
     cmd.arg(lab.var("PGCONN_LAB_SCRIPT").expect("PGCONN_LAB_SCRIPT"))
         .arg("faults");
-    let r = support::lab::run(cmd, None, Duration::from_secs(10));
+    let r = crate::support::lab::run(cmd, None, Duration::from_secs(10));
     let source = include_str!("doctor_lab.rs");
     let listed: Vec<String> = r
         .expect_ok()

@@ -20,11 +20,9 @@
 //! environment (`DRIVER_URL`), never in their argv. pgx, Prisma and Npgsql
 //! cannot be installed here: their formats keep their unit tests only.
 //!
-//! Runs inside the lab namespace: `lab/test --test drivers`, or
-//! `lab/lab up && lab/lab exec -- cargo test --offline --test drivers`.
+//! Runs inside the lab namespace: `lab/test drivers::`, or
+//! `lab/lab up && lab/lab exec -- cargo test --offline --test integration drivers::`.
 //! Without a lab every test prints `skipped: lab not running`.
-
-mod support;
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -33,8 +31,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::cli;
-use support::lab::{self, Lab, Run};
+use crate::support::cli;
+use crate::support::lab::{self, Lab, Run};
 
 const CLUSTER: &str = "temporal-db";
 /// The pooled endpoint every check goes through.

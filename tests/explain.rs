@@ -4,19 +4,17 @@
 //! shape, sanitising and catalog advice.
 //!
 //! The lab part runs inside the lab namespace (`lab/lab exec -- cargo test
-//! --offline --test explain`); without a lab it prints `skipped: lab not
+//! --offline --test integration explain::`); without a lab it prints `skipped: lab not
 //! running`, the rest runs anywhere.
-
-mod support;
 
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::cli::pgconn;
+use crate::support::lab::{self, ADMIN_USER, Lab};
 use serde_json::Value;
-use support::cli::pgconn;
-use support::lab::{self, ADMIN_USER, Lab};
 
 /// The categories of the CLI contract.
 const CATEGORIES: [&str; 20] = [

@@ -1,14 +1,12 @@
 //! The committed completions and man pages are what the clap definitions
 //! generate now. Regenerate with:
-//! `PGCONN_REGENERATE=1 cargo test --test generated`
-
-mod support;
+//! `PGCONN_REGENERATE=1 cargo test --test integration generated::`
 
 use std::path::Path;
 
-use support::cli::{pgconn, repo, run, stdout};
+use crate::support::cli::{pgconn, repo, run, stdout};
 
-const REGENERATE: &str = "PGCONN_REGENERATE=1 cargo test --test generated";
+const REGENERATE: &str = "PGCONN_REGENERATE=1 cargo test --test integration generated::";
 
 /// Completion script file per shell, as each shell's conventions name them.
 const COMPLETIONS: &[(&str, &str)] = &[

@@ -3,13 +3,11 @@
 //! the endpoint healthy again.
 //!
 //! Runs inside the lab namespace: `lab/test` (or
-//! `lab/lab up && lab/lab exec -- cargo test --offline --test lab_faults`).
+//! `lab/lab up && lab/lab exec -- cargo test --offline --test integration lab_faults::`).
 //! Without a lab every test prints `skipped: lab not running`.
 
-mod support;
-
+use crate::support::lab::{ADMIN_USER, Lab};
 use std::time::Duration;
-use support::lab::{ADMIN_USER, Lab};
 
 fn lab() -> Option<Lab> {
     let lab = Lab::get();
@@ -336,7 +334,7 @@ fn every_listed_fault_has_a_test() {
     let mut cmd = std::process::Command::new("bash");
     cmd.arg(lab.var("PGCONN_LAB_SCRIPT").expect("PGCONN_LAB_SCRIPT"))
         .arg("faults");
-    let r = support::lab::run(cmd, None, Duration::from_secs(10));
+    let r = crate::support::lab::run(cmd, None, Duration::from_secs(10));
     let listed: Vec<String> = r
         .expect_ok()
         .lines()

@@ -3,15 +3,13 @@
 //! password never shows in any process's argv, the private passfile is gone
 //! on every exit path, every env format survives every special password.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::cli::{bin, tool_available};
-use support::lab::{Lab, Run, run};
+use crate::support::cli::{bin, tool_available};
+use crate::support::lab::{Lab, Run, run};
 
 /// Passwords with every character that breaks naive quoting.
 const PASSWORDS: &[&str] = &[
@@ -473,7 +471,7 @@ fn env_via_github(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
 
 fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
     // python-dotenv lives in the lab's driver venv (lab/lab install).
-    let venv = support::cli::repo().join("lab/.drivers/venv/bin/python3");
+    let venv = crate::support::cli::repo().join("lab/.drivers/venv/bin/python3");
     let python = if venv.exists() {
         venv
     } else {

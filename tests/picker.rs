@@ -2,14 +2,12 @@
 //! on a terminal, typing part of a name and Enter picks the endpoint; Ctrl-C
 //! exits 130.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::cli::{bin, repo, tool_available};
+use crate::support::cli::{bin, repo, tool_available};
 
 /// Polls `check` every 100 ms for at most `limit`.
 fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {

@@ -1,5 +1,5 @@
 //! Running the real `pgconn` binary in a controlled environment.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code)] // each test module uses a different subset
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,7 @@
 //! faults. Only `std`.
 //!
 //! The intended flow runs the test binary inside the lab namespace:
-//! `lab/lab up && lab/lab exec -- cargo test --offline --test lab_faults`
+//! `lab/lab up && lab/lab exec -- cargo test --offline --test integration lab_faults::`
 //! (or `lab/test`, which does all of it). When the test binary runs outside
 //! the namespace but `PGCONN_LAB_DIR` is set, commands are wrapped in
 //! `ip netns exec` (needs root).
