@@ -18,6 +18,11 @@ const BROKEN: &[(&str, usize, &str)] = &[
     ("quoted_port.yaml", 5, "write it without quotes"),
     ("bad_ip.yaml", 4, "`103.110.174.300` is not an IP address"),
     ("bad_cidr.yaml", 9, "write `103.110.174.7/32`"),
+    (
+        "bad_service.yaml",
+        7,
+        "`temporal-db-rw` is not NAMESPACE/NAME",
+    ),
     ("unknown_placeholder.yaml", 3, "unknown placeholder `{rol}`"),
     ("missing_domain.yaml", 5, "needs `domain`"),
     ("bad_sslmode.yaml", 3, "did you mean `verify-full`?"),

@@ -257,6 +257,10 @@ fn show_names_sources_but_never_values() {
             all.contains("PGCONN_PASSWORD_TEMPORAL_DB_TEMPORAL"),
             "{all}"
         );
+        assert!(
+            all.contains("temporal/temporal-db"),
+            "the admin Service: {all}"
+        );
     }
 }
 

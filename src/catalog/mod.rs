@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 pub use discover::{Discovery, discover};
 pub use model::{
-    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, SourceSpec, SslMode,
-    User,
+    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, ServiceRef,
+    SourceSpec, SslMode, User,
 };
 pub use node::Pos;
 

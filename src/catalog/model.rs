@@ -179,6 +179,46 @@ pub struct Endpoint {
     pub sslrootcert: RootCert,
     /// Who may connect, when known.
     pub allowed_source_ranges: Option<Vec<IpNet>>,
+    /// The in-cluster Service behind the endpoint, when known (`--via kube`).
+    pub service: Option<ServiceRef>,
+}
+
+/// A Kubernetes Service, `NAMESPACE/NAME` (also in JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ServiceRef {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl From<ServiceRef> for String {
+    fn from(service: ServiceRef) -> String {
+        service.to_string()
+    }
+}
+
+impl TryFrom<String> for ServiceRef {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.split_once('/') {
+            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() => {
+                Ok(ServiceRef {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            _ => Err(format!("`{text}` is not NAMESPACE/NAME")),
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
 }
 
 /// A credential source, as the catalog describes it.

@@ -9,7 +9,8 @@ use ipnet::IpNet;
 
 use super::fields::{Fields, Report, join};
 use super::model::{
-    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, SslMode, User,
+    Catalog, Cluster, Endpoint, PoolMode, Pooler, PoolerKind, Role, RootCert, ServiceRef, SslMode,
+    User,
 };
 use super::node::{Node, Pos, Value};
 use super::template::Template;
@@ -42,6 +43,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "sslmode",
     "sslrootcert",
     "allowed_source_ranges",
+    "service",
 ];
 const USER_KEYS: &[&str] = &["roles", "credentials"];
 const ROLE_NAMES: &[&str] = &["write", "read", "admin"];
@@ -417,7 +419,36 @@ fn endpoint(
         sslrootcert: sslrootcert(&f, ctx.base_dir, report)
             .unwrap_or_else(|| ctx.defaults.sslrootcert.clone()),
         allowed_source_ranges: source_ranges(&f, report),
+        service: service_ref(&f, report),
     })
+}
+
+/// `service: NAMESPACE/NAME`: the in-cluster Service behind the endpoint.
+fn service_ref(f: &Fields<'_>, report: &mut Report) -> Option<ServiceRef> {
+    let (text, pos) = f.str("service", report)?;
+    let parsed = text.split_once('/').filter(|(ns, name)| {
+        [ns, name].iter().all(|part| {
+            !part.is_empty()
+                && part.len() <= 253
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        })
+    });
+    if let Some((namespace, name)) = parsed {
+        return Some(ServiceRef {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        });
+    }
+    report
+        .error(
+            pos,
+            &f.child("service"),
+            format!("`{text}` is not NAMESPACE/NAME"),
+        )
+        .hint = Some("name the in-cluster Service, e.g. `temporal/temporal-db-rw`".into());
+    None
 }
 
 fn derived_host(

@@ -114,6 +114,12 @@ fn render(c: &Cluster, location: &str, chain: &[UserSources]) -> String {
             let ranges: Vec<String> = ranges.iter().map(ToString::to_string).collect();
             let _ = writeln!(out, "         allowlist {}", ranges.join(", "));
         }
+        if let Some(service) = &e.service {
+            let _ = writeln!(
+                out,
+                "         service {service} (in-cluster, for --via kube)"
+            );
+        }
     }
     out.push_str("\nusers (credential sources, tried in order)\n");
     if chain.is_empty() {

@@ -216,6 +216,7 @@ mod tests {
                 sslmode: SslMode::VerifyFull,
                 sslrootcert: RootCert::System,
                 allowed_source_ranges: None,
+                service: None,
             }],
             users: vec![],
             pos: crate::catalog::Pos { line: 1, col: 1 },
