@@ -58,6 +58,16 @@ pub enum ColorChoice {
     Never,
 }
 
+impl From<ColorChoice> for crate::output::ColorWhen {
+    fn from(choice: ColorChoice) -> Self {
+        match choice {
+            ColorChoice::Auto => Self::Auto,
+            ColorChoice::Always => Self::Always,
+            ColorChoice::Never => Self::Never,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

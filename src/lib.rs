@@ -28,7 +28,6 @@ pub mod tls;
 use clap::Parser;
 
 use crate::error::Exit;
-use crate::output::Style;
 
 /// Runs pgconn with the process arguments and returns the exit status.
 pub fn run() -> i32 {
@@ -51,11 +50,11 @@ pub fn run() -> i32 {
             };
         }
     };
-    let style = Style::stderr(cli.color);
-    match commands::dispatch(&cli, style) {
+    let ctx = commands::Context::from_cli(&cli);
+    match commands::dispatch(&ctx, &cli.command) {
         Ok(exit) => exit.code(),
         Err(e) => {
-            eprintln!("{}", e.render(style));
+            eprintln!("{}", e.render(ctx.err));
             e.exit().code()
         }
     }

@@ -3,8 +3,19 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use crate::cli::ColorChoice;
 use crate::error::Error;
+
+/// When to colour (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorWhen {
+    /// When the stream is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
 
 /// Colour decisions for one stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,14 +24,22 @@ pub struct Style {
 }
 
 impl Style {
-    /// Decides colour for stderr: `--color`, then `NO_COLOR`, then whether it is a terminal.
-    pub fn stderr(choice: ColorChoice) -> Self {
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && io::stderr().is_terminal()
+    /// Colour for stdout: `--color`, then `NO_COLOR`, then whether stdout is a terminal.
+    pub fn stdout(when: ColorWhen) -> Self {
+        Self::decide(when, io::stdout().is_terminal())
+    }
+
+    /// Colour for stderr: `--color`, then `NO_COLOR`, then whether stderr is a terminal.
+    pub fn stderr(when: ColorWhen) -> Self {
+        Self::decide(when, io::stderr().is_terminal())
+    }
+
+    fn decide(when: ColorWhen, terminal: bool) -> Self {
+        let color = match when {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         };
         Style { color }

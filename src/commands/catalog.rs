@@ -1,14 +1,13 @@
 //! `pgconn catalog validate | path | schema`.
 
-use super::discover;
+use super::Context;
 use crate::catalog::{self, CatalogError, schema};
-use crate::cli::Cli;
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 
 /// `catalog validate`: every problem at once; warnings do not fail.
-pub fn validate(cli: &Cli) -> Result<Exit, Error> {
-    let found = discover(cli.catalog.as_deref())?;
+pub fn validate(ctx: &Context) -> Result<Exit, Error> {
+    let found = ctx.discover()?;
     let loaded = catalog::load(&found.path)?;
     for w in &loaded.warnings {
         eprintln!("{}", w.render(&found.path));
@@ -28,8 +27,9 @@ pub fn validate(cli: &Cli) -> Result<Exit, Error> {
 }
 
 /// `catalog path`: where the catalog was found (and, with -v, why there).
-pub fn path(cli: &Cli, style: Style) -> Result<Exit, Error> {
-    let found = discover(cli.catalog.as_deref())?;
+pub fn path(ctx: &Context) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let found = ctx.discover()?;
     if !found.path.is_file() {
         return Err(CatalogError::Unreadable {
             path: found.path,
@@ -38,7 +38,7 @@ pub fn path(cli: &Cli, style: Style) -> Result<Exit, Error> {
         .into());
     }
     output::line(&found.path.display().to_string())?;
-    if cli.verbose > 0 {
+    if ctx.verbose() {
         output::note(style, &format!("found through {}", found.reason));
     }
     Ok(Exit::Success)

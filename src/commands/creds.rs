@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{load_catalog, select};
-use crate::cli::{Cli, CredsArgs};
+use super::{Context, select};
+use crate::cli::CredsArgs;
 use crate::credentials;
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 
 #[derive(Serialize)]
 struct LeaseShown {
@@ -39,16 +39,15 @@ fn in_words(seconds: u64) -> String {
 }
 
 /// Runs `creds`.
-pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &CredsArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let catalog = ctx.catalog()?;
     let target = select(&catalog, &args.target)?;
-    credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
-        catalog.connect_timeout.max(1),
-    )));
+    let settings = ctx.credentials(&catalog);
     let credential = if args.refresh {
-        credentials::fetch_fresh(&target)?
+        credentials::fetch_fresh(&target, &settings)?
     } else {
-        credentials::fetch(&target)?
+        credentials::fetch(&target, &settings)?
     };
     let shown = Shown {
         cluster: &target.cluster.name,
@@ -86,7 +85,7 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
             in_words(left),
             if lease.renewable { ", renewable" } else { "" }
         );
-        if cli.verbose > 0 {
+        if ctx.verbose() {
             let _ = writeln!(out, "  lease id  {}", lease.id);
         }
     }
@@ -94,7 +93,7 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
         let _ = writeln!(out, "  password  {pw}");
     }
     output::stdout(&out)?;
-    if !args.reveal && cli.verbose > 0 {
+    if !args.reveal && ctx.verbose() {
         output::note(style, "the password is printed only with --reveal");
     }
     Ok(Exit::Success)

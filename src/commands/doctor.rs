@@ -2,20 +2,19 @@
 //! named; never a picker), runs the checks and prints the report. The async
 //! runtime lives inside `doctor::run`: other commands stay runtime-free.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use super::load_catalog;
+use super::Context;
 use crate::catalog::{Catalog, Role};
-use crate::cli::{Cli, ColorChoice, DoctorArgs, TargetArgs};
+use crate::cli::{DoctorArgs, TargetArgs};
 use crate::doctor::{self, Options, render};
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 use crate::target::{self, Selector, Target};
 
 /// Runs `doctor`.
-pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<Exit, Error> {
+    let catalog = ctx.catalog()?;
     let targets = select_all(&catalog, &args.target)?;
     let opts = Options {
         timeout: Duration::from_secs_f64(args.timeout),
@@ -24,17 +23,17 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
         echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
         progress: !args.json,
+        credentials: ctx.credentials(&catalog),
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;
     if args.json {
         output::json(&report)?;
     } else {
-        let style = stdout_style(cli.color);
         output::stdout(&render::human(
             &report,
-            style,
-            cli.verbose > 0,
+            ctx.out,
+            ctx.verbose(),
             started.elapsed(),
         ))?;
     }
@@ -43,14 +42,6 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
     } else {
         Exit::DoctorFailed
     })
-}
-
-/// Colour for stdout: `--color`, `NO_COLOR`, and whether stdout is a terminal.
-pub(super) fn stdout_style(choice: ColorChoice) -> Style {
-    if choice == ColorChoice::Auto && !std::io::stdout().is_terminal() {
-        return Style::plain();
-    }
-    Style::stderr(choice)
 }
 
 /// The endpoints to check: every endpoint of every cluster without a

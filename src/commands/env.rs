@@ -3,20 +3,22 @@
 
 use std::io::Write as _;
 
-use super::{connect, load_catalog};
-use crate::cli::{Cli, EnvArgs};
+use super::{Context, connect};
+use crate::cli::EnvArgs;
 use crate::connstr::url::component;
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 use crate::pgenv::{self, Include};
 use crate::platform;
 use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 
 /// Runs `env`.
-pub fn run(cli: &Cli, args: &EnvArgs, style: Style) -> Result<Exit, Error> {
+pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
     super::check_prefix(args.prefix.as_deref())?;
-    let catalog = load_catalog(cli)?;
+    let catalog = ctx.catalog()?;
     let conn = connect(
+        ctx,
         &catalog,
         &args.target,
         args.pin_ip,

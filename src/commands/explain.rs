@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Read};
 
 use serde::Serialize;
 
-use super::discover;
+use super::Context;
 use crate::catalog;
-use crate::cli::{Cli, ExplainArgs};
+use crate::cli::ExplainArgs;
 use crate::error::{Error, Exit};
 use crate::knowledge::{self, Category, sanitize};
 use crate::output;
@@ -22,12 +22,12 @@ struct Explained {
 }
 
 /// Runs `explain`.
-pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Exit, Error> {
-    let style = super::doctor::stdout_style(cli.color);
+pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Exit, Error> {
+    let style = ctx.out;
     let text = input(args)?;
     let diagnosis = knowledge::classify(&text, None);
     let mut hint = diagnosis.hint.clone();
-    if let Some(catalog) = quiet_catalog(cli)
+    if let Some(catalog) = quiet_catalog(ctx)
         && let Some(advice) = knowledge::advice::advise(&diagnosis, &text, &catalog)
     {
         hint = format!("{hint}. Here: {advice}");
@@ -47,8 +47,8 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Exit, Error> {
 }
 
 /// The catalog when one is found and valid; explain never fails for want of one.
-fn quiet_catalog(cli: &Cli) -> Option<catalog::Catalog> {
-    let found = discover(cli.catalog.as_deref()).ok()?;
+fn quiet_catalog(ctx: &Context) -> Option<catalog::Catalog> {
+    let found = ctx.discover().ok()?;
     catalog::load(&found.path).ok().map(|l| l.catalog)
 }
 

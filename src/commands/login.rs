@@ -6,13 +6,13 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use super::{load_catalog, select};
+use super::{Context, select};
 use crate::catalog::SourceSpec;
-use crate::cli::{Cli, LoginArgs, LogoutArgs};
+use crate::cli::{LoginArgs, LogoutArgs};
 use crate::credentials::keyring::{self, Choice};
 use crate::credentials::{self, CredentialError, Secret};
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 use crate::target::Target;
 
 fn keyring_error(message: String) -> Error {
@@ -71,8 +71,9 @@ fn read_password(args: &LoginArgs, question: &str) -> Result<Secret, Error> {
 }
 
 /// Runs `login`.
-pub fn login(cli: &Cli, args: &LoginArgs, style: Style) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn login(ctx: &Context, args: &LoginArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let catalog = ctx.catalog()?;
     let target = select(&catalog, &args.target)?;
     let choice = choice()?;
     let (service, account) = credentials::keyring_entry(&target);
@@ -87,7 +88,7 @@ pub fn login(cli: &Cli, args: &LoginArgs, style: Style) -> Result<Exit, Error> {
             store.name()
         ))
     })?;
-    credentials::invalidate(&target);
+    credentials::invalidate(&target, &ctx.credentials(&catalog));
     output::note(
         style,
         &format!(
@@ -113,8 +114,9 @@ pub fn login(cli: &Cli, args: &LoginArgs, style: Style) -> Result<Exit, Error> {
 }
 
 /// Runs `logout`.
-pub fn logout(cli: &Cli, args: &LogoutArgs, style: Style) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let catalog = ctx.catalog()?;
     let target = select(&catalog, &args.target)?;
     let choice = choice()?;
     if choice == Choice::None {
@@ -122,11 +124,9 @@ pub fn logout(cli: &Cli, args: &LogoutArgs, style: Style) -> Result<Exit, Error>
             "PGCONN_KEYRING=none: no keyring (and no cache) to remove anything from".into(),
         ));
     }
-    credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
-        catalog.connect_timeout.max(1),
-    )));
+    let settings = ctx.credentials(&catalog);
     let mut failed = false;
-    for line in credentials::revoke_cached(&target) {
+    for line in credentials::revoke_cached(&target, &settings) {
         failed |= line.starts_with("could not");
         output::note(style, &line);
     }
@@ -163,7 +163,7 @@ pub fn logout(cli: &Cli, args: &LogoutArgs, style: Style) -> Result<Exit, Error>
             ),
         );
     }
-    if cli.verbose > 0 {
+    if ctx.verbose() {
         for why in unavailable {
             output::note(style, &why);
         }

@@ -3,9 +3,9 @@
 use comfy_table::{Table, presets};
 use serde::Serialize;
 
-use super::load_catalog;
+use super::Context;
 use crate::catalog::{Catalog, Endpoint, Role};
-use crate::cli::{Cli, LsArgs};
+use crate::cli::LsArgs;
 use crate::error::{Error, Exit};
 use crate::output;
 
@@ -53,8 +53,8 @@ fn pool_mode_name(mode: crate::catalog::PoolMode) -> &'static str {
 }
 
 /// Runs `ls`.
-pub fn run(cli: &Cli, args: &LsArgs) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &LsArgs) -> Result<Exit, Error> {
+    let catalog = ctx.catalog()?;
     let rows = rows(&catalog);
     if args.json {
         output::json(&rows)?;

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod completions;
+mod context;
 mod creds;
 mod doctor;
 mod env;
@@ -16,59 +17,36 @@ mod service;
 mod show;
 mod url;
 
-use std::path::PathBuf;
+pub use context::{Context, discover};
 
-use crate::catalog::{self as cat, Catalog, Discovery, Role};
-use crate::cli::{CatalogCommand, Cli, Command, TargetArgs};
+use crate::catalog::{Catalog, Role};
+use crate::cli::{CatalogCommand, Command, TargetArgs};
 use crate::connstr::{ConnStrError, Params, SystemRoots};
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
-use crate::output::Style;
 use crate::target::{self, Selector, Target};
 
-/// Runs the parsed command.
-pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
-    credentials::configure(credentials::Settings {
-        kube_context: cli.context.clone(),
-        ..credentials::Settings::default()
-    });
-    match &cli.command {
-        Command::Creds(args) => creds::run(cli, args, style),
-        Command::Login(args) => login::login(cli, args, style),
-        Command::Logout(args) => login::logout(cli, args, style),
-        Command::Ls(args) => ls::run(cli, args),
-        Command::Show(args) => show::run(cli, args),
-        Command::Url(args) => url::run(cli, args, style),
-        Command::Env(args) => env::run(cli, args, style),
-        Command::Psql(args) => psql::run(cli, args, style),
-        Command::Run(args) => run::run(cli, args, style),
-        Command::Doctor(args) => doctor::run(cli, args),
-        Command::Explain(args) => explain::run(cli, args),
-        Command::Service(command) => service::run(cli, command, style),
-        Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli),
-        Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
+/// Runs the parsed command with the global flags resolved in `ctx`.
+pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
+    match command {
+        Command::Creds(args) => creds::run(ctx, args),
+        Command::Login(args) => login::login(ctx, args),
+        Command::Logout(args) => login::logout(ctx, args),
+        Command::Ls(args) => ls::run(ctx, args),
+        Command::Show(args) => show::run(ctx, args),
+        Command::Url(args) => url::run(ctx, args),
+        Command::Env(args) => env::run(ctx, args),
+        Command::Psql(args) => psql::run(ctx, args),
+        Command::Run(args) => run::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Explain(args) => explain::run(ctx, args),
+        Command::Service(command) => service::run(ctx, command),
+        Command::Catalog(CatalogCommand::Validate) => catalog::validate(ctx),
+        Command::Catalog(CatalogCommand::Path) => catalog::path(ctx),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
         Command::Completions(args) => completions::run(args.shell),
         Command::Man(args) => man::run(&args.command),
     }
-}
-
-/// Where the catalog is, honouring `--catalog` and `$PGCONN_CATALOG`.
-pub fn discover(flag: Option<&std::path::Path>) -> Result<Discovery, Error> {
-    let env = std::env::var_os("PGCONN_CATALOG").map(PathBuf::from);
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    Ok(cat::discover(
-        flag,
-        env.as_deref(),
-        &cwd,
-        dirs::config_dir().as_deref(),
-    )?)
-}
-
-/// Finds and loads the catalog.
-pub fn load_catalog(cli: &Cli) -> Result<Catalog, Error> {
-    let found = discover(cli.catalog.as_deref())?;
-    Ok(cat::load_fast(&found.path)?)
 }
 
 /// The role asked for, from the positional or one of the flags.
@@ -143,6 +121,8 @@ pub struct Connection<'c> {
     pub roots: SystemRoots,
     /// Connect timeout in seconds.
     pub connect_timeout: u32,
+    /// The settings the credential was fetched with (for a refetch).
+    pub settings: credentials::Settings,
 }
 
 impl Connection<'_> {
@@ -170,6 +150,7 @@ impl Connection<'_> {
 
 /// Resolves the target and, when `with_password`, its credential.
 pub fn connect<'c>(
+    ctx: &Context,
     catalog: &'c Catalog,
     args: &TargetArgs,
     pin_ip: bool,
@@ -185,11 +166,9 @@ pub fn connect<'c>(
     } else {
         None
     };
-    credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
-        catalog.connect_timeout.max(1),
-    )));
+    let settings = ctx.credentials(catalog);
     let credential = if with_password {
-        Some(credentials::fetch(&target)?)
+        Some(credentials::fetch(&target, &settings)?)
     } else {
         None
     };
@@ -199,5 +178,6 @@ pub fn connect<'c>(
         hostaddr,
         roots,
         connect_timeout: catalog.connect_timeout,
+        settings,
     })
 }

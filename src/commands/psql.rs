@@ -7,8 +7,8 @@
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{Connection, connect, load_catalog};
-use crate::cli::{Cli, PsqlArgs};
+use super::{Connection, Context, connect};
+use crate::cli::PsqlArgs;
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
 use crate::knowledge;
@@ -33,10 +33,12 @@ const CLEARED: &[&str] = &[
 const PSQL_CONNECTION_FAILED: i32 = 2;
 
 /// Runs `psql`.
-pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let catalog = ctx.catalog()?;
     let psql = Psql::find()?;
     let mut conn = connect(
+        ctx,
         &catalog,
         &args.target,
         args.pin_ip,
@@ -49,13 +51,13 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
             &pooled_notice(&conn.target.cluster.name, conn.target.endpoint.role),
         );
     }
-    let (mut status, mut stderr) = launch(&psql, &conn, args, cli.verbose, style)?;
+    let (mut status, mut stderr) = launch(&psql, &conn, args, ctx.verbose, style)?;
     if status == PSQL_CONNECTION_FAILED
         && password_rejected(&stderr)
         && let Some(fresh) = refetch(&conn, style)?
     {
         conn.credential = Some(fresh);
-        (status, stderr) = launch(&psql, &conn, args, cli.verbose, style)?;
+        (status, stderr) = launch(&psql, &conn, args, ctx.verbose, style)?;
     }
     if status == PSQL_CONNECTION_FAILED && !stderr.is_empty() {
         let diagnosis = knowledge::classify(&stderr, None);
@@ -140,7 +142,7 @@ fn refetch(conn: &Connection<'_>, style: Style) -> Result<Option<Credential>, Er
     let Some(old) = &conn.credential else {
         return Ok(None);
     };
-    let fresh = credentials::refetch_after_rejection(&conn.target, old)?;
+    let fresh = credentials::refetch_after_rejection(&conn.target, &conn.settings, old)?;
     if fresh.is_some() {
         output::note(
             style,

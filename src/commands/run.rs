@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{connect, load_catalog};
-use crate::cli::{Cli, RunArgs};
+use super::{Context, connect};
+use crate::cli::RunArgs;
 use crate::error::{Error, Exit};
 use crate::launch::run_child;
-use crate::output::{self, Style};
+use crate::output;
 use crate::pgenv::{self, Include};
 use crate::platform;
 
@@ -25,7 +25,8 @@ const SESSION_TOOLS: &[&str] = &[
 ];
 
 /// Runs `run`.
-pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
+pub fn run(ctx: &Context, args: &RunArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
     super::check_prefix(args.prefix.as_deref())?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage(
@@ -33,8 +34,9 @@ pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
             "pgconn run CLUSTER [ROLE] -- CMD [ARGS...]",
         ));
     };
-    let catalog = load_catalog(cli)?;
+    let catalog = ctx.catalog()?;
     let conn = connect(
+        ctx,
         &catalog,
         &args.target,
         args.pin_ip,

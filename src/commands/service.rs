@@ -7,15 +7,15 @@ use std::fmt::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{Connection, load_catalog};
+use super::{Connection, Context};
 use crate::catalog::Catalog;
-use crate::cli::{Cli, ServiceCommand};
+use crate::cli::ServiceCommand;
 use crate::connstr::{self, Params};
 use crate::credentials;
 use crate::error::{Error, Exit};
 use crate::launch::escape_field;
 use crate::managed_block::{self, Removed};
-use crate::output::{self, Style};
+use crate::output;
 use crate::platform;
 use crate::target::{self, Selector};
 
@@ -80,7 +80,8 @@ fn remove_from(path: &Path) -> Result<bool, Error> {
 }
 
 /// Service entries and passfile lines for every endpoint.
-fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String) {
+fn bodies(ctx: &Context, catalog: &Catalog, with_pgpass: bool) -> (String, String) {
+    let settings = ctx.credentials(catalog);
     let roots = platform::system_roots();
     let mut services = String::new();
     let mut pgpass = String::new();
@@ -100,6 +101,7 @@ fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String
                 hostaddr: None,
                 roots: roots.clone(),
                 connect_timeout: catalog.connect_timeout,
+                settings: settings.clone(),
             };
             let target = &conn.target;
             let _ = writeln!(services, "[{}-{}]", cluster.name, endpoint.role);
@@ -108,7 +110,7 @@ fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String
             }
             services.push('\n');
             if with_pgpass {
-                match credentials::fetch(target) {
+                match credentials::fetch(target, &settings) {
                     Ok(c) => {
                         let db = target.database.as_deref().unwrap_or("*");
                         let _ = writeln!(
@@ -122,7 +124,7 @@ fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String
                         );
                     }
                     Err(e) => output::note(
-                        style,
+                        ctx.err,
                         &format!("no .pgpass line for {}: {e}", endpoint.host),
                     ),
                 }
@@ -147,13 +149,13 @@ fn service_lines(p: &Params<'_>) -> Vec<(&'static str, String)> {
 }
 
 /// Runs `service sync` or `service rm`.
-pub fn run(cli: &Cli, command: &ServiceCommand, style: Style) -> Result<Exit, Error> {
+pub fn run(ctx: &Context, command: &ServiceCommand) -> Result<Exit, Error> {
     let service_file = home_file("PGSERVICEFILE", ".pg_service.conf")?;
     let passfile = home_file("PGPASSFILE", ".pgpass")?;
     match command {
         ServiceCommand::Sync { pgpass } => {
-            let catalog = load_catalog(cli)?;
-            let (services, lines) = bodies(&catalog, *pgpass, style);
+            let catalog = ctx.catalog()?;
+            let (services, lines) = bodies(ctx, &catalog, *pgpass);
             let changed = sync_file(&service_file, &services, 0o644)?;
             report(&service_file, changed)?;
             if *pgpass {

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{load_catalog, no_cluster_error};
+use super::{Context, no_cluster_error};
 use crate::catalog::{Cluster, PoolerKind};
-use crate::cli::{Cli, ShowArgs};
+use crate::cli::ShowArgs;
 use crate::credentials;
 use crate::error::{Error, Exit};
 use crate::output;
@@ -27,7 +27,11 @@ struct Shown<'a> {
     credential_chain: Vec<UserSources>,
 }
 
-fn user_sources(cluster: &Cluster, catalog: &crate::catalog::Catalog) -> Vec<UserSources> {
+fn user_sources(
+    cluster: &Cluster,
+    catalog: &crate::catalog::Catalog,
+    settings: &credentials::Settings,
+) -> Vec<UserSources> {
     cluster
         .users
         .iter()
@@ -46,7 +50,7 @@ fn user_sources(cluster: &Cluster, catalog: &crate::catalog::Catalog) -> Vec<Use
             Some(UserSources {
                 name: u.name.clone(),
                 roles: u.roles.iter().map(ToString::to_string).collect(),
-                sources: credentials::chain(&target)
+                sources: credentials::chain(&target, settings)
                     .iter()
                     .map(|s| s.label())
                     .collect(),
@@ -56,15 +60,15 @@ fn user_sources(cluster: &Cluster, catalog: &crate::catalog::Catalog) -> Vec<Use
 }
 
 /// Runs `show`.
-pub fn run(cli: &Cli, args: &ShowArgs) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &ShowArgs) -> Result<Exit, Error> {
+    let catalog = ctx.catalog()?;
     let name = match &args.cluster {
         Some(name) => name.clone(),
         None if crate::picker::available() => crate::picker::pick_cluster(&catalog)?,
         None => return Err(no_cluster_error()),
     };
     let cluster = target::find_cluster(&catalog, &name)?;
-    let chain = user_sources(cluster, &catalog);
+    let chain = user_sources(cluster, &catalog, &ctx.credentials(&catalog));
     let location = format!("{}:{}", catalog.path.display(), cluster.pos.line);
     if args.json {
         output::json(&Shown {

@@ -1,17 +1,19 @@
 //! `pgconn url`: one line on stdout, a connection string that works as
 //! printed; notes on stderr.
 
-use super::{connect, load_catalog};
-use crate::cli::{Cli, UrlArgs};
+use super::{Context, connect};
+use crate::cli::UrlArgs;
 use crate::connstr;
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 use crate::platform;
 
 /// Runs `url`.
-pub fn run(cli: &Cli, args: &UrlArgs, style: Style) -> Result<Exit, Error> {
-    let catalog = load_catalog(cli)?;
+pub fn run(ctx: &Context, args: &UrlArgs) -> Result<Exit, Error> {
+    let style = ctx.err;
+    let catalog = ctx.catalog()?;
     let conn = connect(
+        ctx,
         &catalog,
         &args.target,
         args.pin_ip,
@@ -19,7 +21,7 @@ pub fn run(cli: &Cli, args: &UrlArgs, style: Style) -> Result<Exit, Error> {
         platform::system_roots(),
     )?;
     let rendered = connstr::render(args.format.0, &conn.params())?;
-    if cli.verbose > 0 {
+    if ctx.verbose() {
         if let Some(c) = &conn.credential {
             output::note(style, &format!("password for {} from {}", c.user, c.source));
         }

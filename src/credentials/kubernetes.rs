@@ -19,7 +19,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
 use super::runtime::{block_on, install_crypto_provider};
-use super::{Found, Outcome, Secret, Source, sanitize, settings};
+use super::{Found, Outcome, Secret, Settings, Source, sanitize};
 use crate::target::Target;
 
 /// How long answers are kept in the cache.
@@ -56,16 +56,21 @@ pub struct KubernetesSource {
     cluster: String,
     user: String,
     cluster_namespace: Option<String>,
+    /// `--context`, which wins over the source's own.
+    forced_context: Option<String>,
+    timeout: Duration,
 }
 
 impl KubernetesSource {
     /// The source for `target`.
-    pub fn new(spec: Spec, target: &Target<'_>) -> Self {
+    pub fn new(spec: Spec, target: &Target<'_>, settings: &Settings) -> Self {
         KubernetesSource {
             spec,
             cluster: target.cluster.name.clone(),
             user: target.user.clone(),
             cluster_namespace: target.cluster.namespace.clone(),
+            forced_context: settings.kube_context.clone(),
+            timeout: settings.timeout,
         }
     }
 
@@ -112,8 +117,8 @@ impl KubernetesSource {
     }
 
     fn context(&self) -> Option<String> {
-        settings()
-            .kube_context
+        self.forced_context
+            .clone()
             .or_else(|| self.spec.context.clone())
     }
 
@@ -401,7 +406,7 @@ impl Source for KubernetesSource {
     }
 
     fn fetch(&self) -> Outcome {
-        let timeout = settings().timeout;
+        let timeout = self.timeout;
         match block_on(
             "the Kubernetes API server",
             timeout * 3,

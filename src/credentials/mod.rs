@@ -29,7 +29,6 @@ mod vault;
 mod vault_client;
 mod vault_database;
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -164,7 +163,7 @@ pub trait Source {
     }
 }
 
-/// Process-wide settings of the credential sources.
+/// Settings of the credential sources, given to every chain.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `--context`: the kubeconfig context for every Kubernetes source
@@ -181,31 +180,6 @@ impl Default for Settings {
             timeout: Duration::from_secs(5),
         }
     }
-}
-
-static SETTINGS: RwLock<Option<Settings>> = RwLock::new(None);
-
-/// Sets the process-wide settings (commands call this once).
-pub fn configure(settings: Settings) {
-    *SETTINGS
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(settings);
-}
-
-/// Sets only the network timeout, keeping the other settings.
-pub fn configure_timeout(timeout: Duration) {
-    let mut s = settings();
-    s.timeout = timeout;
-    configure(s);
-}
-
-/// The current settings.
-pub fn settings() -> Settings {
-    SETTINGS
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-        .unwrap_or_default()
 }
 
 /// One source tried, and why it gave nothing.
@@ -285,13 +259,13 @@ fn render_attempts(attempts: &[Attempt]) -> String {
 /// `PGCONN_PASSWORD_<CLUSTER>_<USER>` override first, then the catalog's
 /// list, or for users without one the default chain (keyring, `.pgpass`,
 /// prompt).
-pub fn chain(target: &Target<'_>) -> Vec<Box<dyn Source>> {
+pub fn chain(target: &Target<'_>, settings: &Settings) -> Vec<Box<dyn Source>> {
     let cluster = target.cluster.name.as_str();
     let user = target.user.as_str();
     let mut sources: Vec<Box<dyn Source>> =
         vec![Box::new(env::EnvSource::override_for(cluster, user))];
     if let Some(specs) = target.sources {
-        sources.extend(specs.iter().map(|spec| build(spec, target)));
+        sources.extend(specs.iter().map(|spec| build(spec, target, settings)));
     } else {
         sources.push(Box::new(keyring::KeyringSource::new(None, None, target)));
         sources.push(Box::new(pgpass::PgpassSource::new(None, target)));
@@ -300,7 +274,7 @@ pub fn chain(target: &Target<'_>) -> Vec<Box<dyn Source>> {
     sources
 }
 
-fn build(spec: &SourceSpec, target: &Target<'_>) -> Box<dyn Source> {
+fn build(spec: &SourceSpec, target: &Target<'_>, settings: &Settings) -> Box<dyn Source> {
     match spec {
         SourceSpec::Env { var } => Box::new(env::EnvSource::new(var.clone())),
         SourceSpec::File { path } => Box::new(file::FileSource::new(path.clone())),
@@ -330,6 +304,7 @@ fn build(spec: &SourceSpec, target: &Target<'_>) -> Box<dyn Source> {
                 context: context.clone(),
             },
             target,
+            settings,
         )),
         SourceSpec::Vault {
             path,
@@ -341,9 +316,10 @@ fn build(spec: &SourceSpec, target: &Target<'_>) -> Box<dyn Source> {
             field.clone(),
             mount.clone(),
             *kv_version,
+            settings.timeout,
         )),
         SourceSpec::VaultDatabase { role, mount } => Box::new(
-            vault_database::VaultDatabaseSource::new(role.clone(), mount.clone()),
+            vault_database::VaultDatabaseSource::new(role.clone(), mount.clone(), settings.timeout),
         ),
     }
 }
@@ -367,14 +343,17 @@ pub fn keyring_entry(target: &Target<'_>) -> (String, String) {
 
 /// Tries the chain and returns the first credential found, answering from
 /// the cache where a source allows it.
-pub fn fetch(target: &Target<'_>) -> Result<Credential, CredentialError> {
-    fetch_with(target, true)
+pub fn fetch(target: &Target<'_>, settings: &Settings) -> Result<Credential, CredentialError> {
+    fetch_with(target, settings, true)
 }
 
 /// Like [`fetch`], but asks every source afresh (the answer still refreshes
 /// the cache).
-pub fn fetch_fresh(target: &Target<'_>) -> Result<Credential, CredentialError> {
-    fetch_with(target, false)
+pub fn fetch_fresh(
+    target: &Target<'_>,
+    settings: &Settings,
+) -> Result<Credential, CredentialError> {
+    fetch_with(target, settings, false)
 }
 
 /// After the server rejected `credential` (SQLSTATE 28P01): when it came
@@ -382,18 +361,19 @@ pub fn fetch_fresh(target: &Target<'_>) -> Result<Credential, CredentialError> {
 /// did not (asking again would give the same password).
 pub fn refetch_after_rejection(
     target: &Target<'_>,
+    settings: &Settings,
     credential: &Credential,
 ) -> Result<Option<Credential>, CredentialError> {
     if !credential.cached {
         return Ok(None);
     }
-    invalidate(target);
-    fetch_fresh(target).map(Some)
+    invalidate(target, settings);
+    fetch_fresh(target, settings).map(Some)
 }
 
 /// Drops every cache entry of the target's chain.
-pub fn invalidate(target: &Target<'_>) {
-    let sources = chain(target);
+pub fn invalidate(target: &Target<'_>, settings: &Settings) {
+    let sources = chain(target, settings);
     for cache in cache::Cache::open_all() {
         for source in &sources {
             cache.remove(target, &source.cache_key());
@@ -401,10 +381,14 @@ pub fn invalidate(target: &Target<'_>) {
     }
 }
 
-fn fetch_with(target: &Target<'_>, read_cache: bool) -> Result<Credential, CredentialError> {
+fn fetch_with(
+    target: &Target<'_>,
+    settings: &Settings,
+    read_cache: bool,
+) -> Result<Credential, CredentialError> {
     let mut attempts = Vec::new();
     let mut cache: Option<Option<cache::Cache>> = None;
-    for source in chain(target) {
+    for source in chain(target, settings) {
         let label = source.label();
         let key = if source.cached() {
             source.cache_key()
@@ -459,9 +443,9 @@ fn fetch_with(target: &Target<'_>, read_cache: bool) -> Result<Credential, Crede
 
 /// Revokes the leases of the target's cached dynamic credentials and drops
 /// its cache entries; what was done, one line each.
-pub fn revoke_cached(target: &Target<'_>) -> Vec<String> {
+pub fn revoke_cached(target: &Target<'_>, settings: &Settings) -> Vec<String> {
     let mut done = Vec::new();
-    let sources = chain(target);
+    let sources = chain(target, settings);
     for store in cache::Cache::open_all() {
         for source in &sources {
             let label = source.label();

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::runtime::block_on;
 use super::vault_client::{VaultClient, VaultEnv};
-use super::{Found, Outcome, Secret, Source, settings};
+use super::{Found, Outcome, Secret, Source};
 
 /// How long answers are kept in the cache.
 const CACHE_TTL: Duration = Duration::from_secs(8 * 3600);
@@ -21,21 +21,24 @@ pub struct VaultSource {
     field: String,
     mount: Option<String>,
     kv_version: Option<u8>,
+    timeout: Duration,
 }
 
 impl VaultSource {
-    /// The catalog's `vault` source.
+    /// The catalog's `vault` source; `timeout` bounds every network step.
     pub fn new(
         path: &str,
         field: Option<String>,
         mount: Option<String>,
         kv_version: Option<u8>,
+        timeout: Duration,
     ) -> Self {
         VaultSource {
             path: path.trim_matches('/').to_string(),
             field: field.unwrap_or_else(|| "password".into()),
             mount: mount.map(|m| m.trim_matches('/').to_string()),
             kv_version,
+            timeout,
         }
     }
 
@@ -135,7 +138,7 @@ impl Source for VaultSource {
         let Some(env) = VaultEnv::from_env() else {
             return Outcome::Skipped("VAULT_ADDR is not set".into());
         };
-        let timeout = settings().timeout;
+        let timeout = self.timeout;
         match block_on(
             &format!("Vault {}", env.addr),
             timeout * 3,

@@ -10,21 +10,23 @@ use serde_json::Value;
 
 use super::runtime::block_on;
 use super::vault_client::{VaultClient, VaultEnv};
-use super::{Found, Lease, Outcome, Secret, Source, now, settings};
+use super::{Found, Lease, Outcome, Secret, Source, now};
 
 /// Dynamic credentials of one database engine role.
 #[derive(Debug)]
 pub struct VaultDatabaseSource {
     role: String,
     mount: String,
+    timeout: Duration,
 }
 
 impl VaultDatabaseSource {
-    /// The catalog's `vault_database` source.
-    pub fn new(role: String, mount: Option<String>) -> Self {
+    /// The catalog's `vault_database` source; `timeout` bounds every network step.
+    pub fn new(role: String, mount: Option<String>, timeout: Duration) -> Self {
         VaultDatabaseSource {
             role,
             mount: mount.map_or_else(|| "database".into(), |m| m.trim_matches('/').to_string()),
+            timeout,
         }
     }
 
@@ -73,10 +75,10 @@ async fn issue(
 
 fn with_client<T>(
     what: &str,
+    timeout: Duration,
     f: impl AsyncFnOnce(VaultClient) -> Result<T, String>,
 ) -> Result<T, String> {
     let env = VaultEnv::from_env().ok_or("VAULT_ADDR is not set")?;
-    let timeout = settings().timeout;
     block_on(what, timeout * 3, async {
         let client = VaultClient::connect(&env, timeout).await?;
         f(client).await
@@ -97,7 +99,7 @@ impl Source for VaultDatabaseSource {
         let Some(env) = VaultEnv::from_env() else {
             return Outcome::Skipped("VAULT_ADDR is not set".into());
         };
-        let timeout = settings().timeout;
+        let timeout = self.timeout;
         let path = self.creds_path();
         match block_on(
             &format!("Vault {}", env.addr),
@@ -118,23 +120,31 @@ impl Source for VaultDatabaseSource {
     fn renew(&self, lease: &Lease) -> Result<Lease, String> {
         let body = serde_json::json!({"lease_id": lease.id});
         let id = lease.id.clone();
-        with_client("renewing a Vault lease", async move |client| {
-            let v = client
-                .put("sys/leases/renew", &body)
-                .await
-                .map_err(|e| format!("renewing the lease: {e}"))?;
-            Ok(lease_from(&v, &id))
-        })
+        with_client(
+            "renewing a Vault lease",
+            self.timeout,
+            async move |client| {
+                let v = client
+                    .put("sys/leases/renew", &body)
+                    .await
+                    .map_err(|e| format!("renewing the lease: {e}"))?;
+                Ok(lease_from(&v, &id))
+            },
+        )
     }
 
     fn revoke(&self, lease: &Lease) -> Result<(), String> {
         let body = serde_json::json!({"lease_id": lease.id});
-        with_client("revoking a Vault lease", async move |client| {
-            client
-                .put("sys/leases/revoke", &body)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("revoking the lease: {e}"))
-        })
+        with_client(
+            "revoking a Vault lease",
+            self.timeout,
+            async move |client| {
+                client
+                    .put("sys/leases/revoke", &body)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("revoking the lease: {e}"))
+            },
+        )
     }
 }

@@ -206,6 +206,8 @@ pub struct Options {
     pub max_lag: Duration,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// The settings of the credential sources.
+    pub credentials: credentials::Settings,
 }
 
 impl Options {
@@ -279,7 +281,7 @@ pub fn run(
         .map_err(DoctorError::Runtime)?;
     let (senders, creds) = credential_channels(targets);
     let (results, echoed) = std::thread::scope(|scope| {
-        scope.spawn(move || fetch_credentials(senders));
+        scope.spawn(move || fetch_credentials(senders, &opts.credentials));
         runtime.block_on(async {
             futures_util::join!(check_all(catalog, targets, &creds, opts), ask_echo(opts))
         })
@@ -311,9 +313,9 @@ fn credential_channels<'t, 'c>(targets: &'t [Target<'c>]) -> (Senders<'t, 'c>, V
 
 /// Fetches credentials one after the other (a prompt must never interleave
 /// with another), while the network checks run.
-fn fetch_credentials(senders: Senders<'_, '_>) {
+fn fetch_credentials(senders: Senders<'_, '_>, settings: &credentials::Settings) {
     for (target, tx) in senders {
-        let result = credentials::fetch(target).map_err(|e| (e.to_string(), e.hint()));
+        let result = credentials::fetch(target, settings).map_err(|e| (e.to_string(), e.hint()));
         let _ = tx.send(Arc::new(result));
     }
 }

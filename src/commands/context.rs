@@ -1,0 +1,93 @@
+//! The global flags, resolved once in dispatch and handed to every command:
+//! output styles for stdout and stderr, verbosity, where the catalog comes
+//! from, and the settings of the credential sources. Nothing below the
+//! command layer sees the command line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::catalog::{self as cat, Catalog, Discovery};
+use crate::cli::Cli;
+use crate::credentials;
+use crate::error::Error;
+use crate::output::{ColorWhen, Style};
+
+/// What every command receives.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Colour for results on stdout.
+    pub out: Style,
+    /// Colour for notes, warnings and errors on stderr.
+    pub err: Style,
+    /// `-v` count.
+    pub verbose: u8,
+    catalog_flag: Option<PathBuf>,
+    kube_context_name: Option<String>,
+}
+
+impl Context {
+    /// Resolves the global flags of a parsed command line.
+    pub fn from_cli(cli: &Cli) -> Self {
+        Self::new(
+            cli.color.into(),
+            cli.verbose,
+            cli.catalog.clone(),
+            cli.context.clone(),
+        )
+    }
+
+    /// A context from its parts (the global flags, already parsed).
+    pub fn new(
+        color: ColorWhen,
+        verbose: u8,
+        catalog_flag: Option<PathBuf>,
+        kube_context_name: Option<String>,
+    ) -> Self {
+        Context {
+            out: Style::stdout(color),
+            err: Style::stderr(color),
+            verbose,
+            catalog_flag,
+            kube_context_name,
+        }
+    }
+
+    /// Whether `-v` was given.
+    pub fn verbose(&self) -> bool {
+        self.verbose > 0
+    }
+
+    /// Where the catalog is: `--catalog`, `$PGCONN_CATALOG`, then the usual places.
+    pub fn discover(&self) -> Result<Discovery, Error> {
+        discover(self.catalog_flag.as_deref())
+    }
+
+    /// Finds and loads the catalog.
+    pub fn catalog(&self) -> Result<Catalog, Error> {
+        let found = self.discover()?;
+        Ok(cat::load_fast(&found.path)?)
+    }
+
+    /// The settings of the credential sources for endpoints of `catalog`:
+    /// `--context`, and the catalog's `connect_timeout` as the bound on every
+    /// network step.
+    pub fn credentials(&self, catalog: &Catalog) -> credentials::Settings {
+        credentials::Settings {
+            kube_context: self.kube_context_name.clone(),
+            timeout: Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
+        }
+    }
+}
+
+/// Where the catalog is, given the `--catalog` flag (completions call this
+/// before a full command line exists).
+pub fn discover(flag: Option<&Path>) -> Result<Discovery, Error> {
+    let env = std::env::var_os("PGCONN_CATALOG").map(PathBuf::from);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    Ok(cat::discover(
+        flag,
+        env.as_deref(),
+        &cwd,
+        dirs::config_dir().as_deref(),
+    )?)
+}
