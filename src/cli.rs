@@ -137,7 +137,7 @@ pub struct TargetArgs {
 
     /// Endpoint role, as an alternative to --write/--read/--admin
     #[arg(value_enum, value_name = "ROLE")]
-    pub role_arg: Option<RoleArg>,
+    pub role_arg: Option<Role>,
 
     /// The pooled write endpoint (primary) [default]
     #[arg(long, group = "role_choice")]
@@ -153,7 +153,7 @@ pub struct TargetArgs {
 
     /// Endpoint role by name
     #[arg(long = "role", value_enum, value_name = "ROLE", group = "role_choice")]
-    pub role_flag: Option<RoleArg>,
+    pub role_flag: Option<Role>,
 
     /// Connect as this user instead of the role's default user
     #[arg(long, value_name = "NAME")]
@@ -164,24 +164,18 @@ pub struct TargetArgs {
     pub db: Option<String>,
 }
 
-/// A role on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RoleArg {
-    /// Pooled, to the primary.
-    Write,
-    /// Pooled, to the replicas.
-    Read,
-    /// Direct, to the primary.
-    Admin,
-}
+impl ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        Role::ALL
+    }
 
-impl From<RoleArg> for Role {
-    fn from(r: RoleArg) -> Role {
-        match r {
-            RoleArg::Write => Role::Write,
-            RoleArg::Read => Role::Read,
-            RoleArg::Admin => Role::Admin,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            Role::Write => "Pooled, to the primary",
+            Role::Read => "Pooled, to the replicas",
+            Role::Admin => "Direct, to the primary",
+        };
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(help))
     }
 }
 
@@ -194,7 +188,7 @@ pub struct UrlArgs {
 
     /// The driver the string is for
     #[arg(short, long, value_enum, default_value = "uri")]
-    pub format: FormatArg,
+    pub format: Format,
 
     /// Leave the password out (for config files that take it separately)
     #[arg(long)]
@@ -205,30 +199,13 @@ pub struct UrlArgs {
     pub pin_ip: bool,
 }
 
-/// A connection string format on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormatArg(pub Format);
-
-static FORMATS: [FormatArg; 10] = [
-    FormatArg(Format::Uri),
-    FormatArg(Format::Keyword),
-    FormatArg(Format::Jdbc),
-    FormatArg(Format::Sqlalchemy),
-    FormatArg(Format::SqlalchemyAsyncpg),
-    FormatArg(Format::Asyncpg),
-    FormatArg(Format::Pgx),
-    FormatArg(Format::Node),
-    FormatArg(Format::Prisma),
-    FormatArg(Format::Npgsql),
-];
-
-impl ValueEnum for FormatArg {
+impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
-        &FORMATS
+        Format::ALL
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(self.description()))
     }
 }
 
@@ -241,7 +218,7 @@ pub struct EnvArgs {
 
     /// Output format
     #[arg(short, long, value_enum, default_value = "sh")]
-    pub format: EnvFormatArg,
+    pub format: EnvFormat,
 
     /// Also set PREFIXHOST, PREFIXPORT, PREFIXNAME, PREFIXUSER, PREFIXPASSWORD, PREFIXURL
     #[arg(long, value_name = "PREFIX")]
@@ -256,26 +233,13 @@ pub struct EnvArgs {
     pub pin_ip: bool,
 }
 
-/// An `env` output format on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnvFormatArg(pub EnvFormat);
-
-static ENV_FORMATS: [EnvFormatArg; 6] = [
-    EnvFormatArg(EnvFormat::Sh),
-    EnvFormatArg(EnvFormat::Fish),
-    EnvFormatArg(EnvFormat::Powershell),
-    EnvFormatArg(EnvFormat::Dotenv),
-    EnvFormatArg(EnvFormat::Github),
-    EnvFormatArg(EnvFormat::Json),
-];
-
-impl ValueEnum for EnvFormatArg {
+impl ValueEnum for EnvFormat {
     fn value_variants<'a>() -> &'a [Self] {
-        &ENV_FORMATS
+        EnvFormat::ALL
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(self.description()))
     }
 }
 

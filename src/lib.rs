@@ -24,6 +24,7 @@ pub mod shellenv;
 pub mod suggest;
 pub mod target;
 pub mod tls;
+pub mod vocab;
 
 use clap::Parser;
 

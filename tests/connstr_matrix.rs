@@ -175,7 +175,7 @@ fn params<'a>(
 fn every_format_role_and_password_gives_the_exact_expected_string() {
     let sys = roots(false);
     let mut checked = 0;
-    for format in Format::ALL {
+    for &format in Format::ALL {
         for case in &ROLES {
             let host = format!("temporal-db-{}.pnats.cloud", case.role);
             for (name, raw, pct, kw, npg) in PASSWORDS {
@@ -186,7 +186,7 @@ fn every_format_role_and_password_gives_the_exact_expected_string() {
                     got,
                     expected(format, &host, pct, kw, npg, case.pooled),
                     "format {} role {} password {name}",
-                    format.name(),
+                    format.as_str(),
                     case.role
                 );
                 checked += 1;
@@ -251,9 +251,9 @@ fn libpq_reads_back_every_password_from_uri_keyword_and_pinned_forms() {
                 p.hostaddr = pin;
                 let text = render(format, &p).unwrap().text;
                 let parsed = libpq_parse(&text).unwrap_or_else(|e| {
-                    panic!("libpq rejects {} for {name}: {e}\n{text}", format.name())
+                    panic!("libpq rejects {} for {name}: {e}\n{text}", format.as_str())
                 });
-                assert_eq!(parsed["password"], *raw, "{} {name}", format.name());
+                assert_eq!(parsed["password"], *raw, "{} {name}", format.as_str());
                 assert_eq!(parsed["host"], "temporal-db-admin.pnats.cloud");
                 assert_eq!(parsed["port"], "5432");
                 assert_eq!(parsed["dbname"], "temporal");
@@ -281,7 +281,7 @@ fn libpq_16_gets_sslrootcert_system_and_older_gets_the_bundle() {
         for format in [Format::Uri, Format::Keyword, Format::Sqlalchemy] {
             let p = params("h.example", Some(&secret), &RootCert::System, &sys, false);
             let text = render(format, &p).unwrap().text;
-            assert!(text.contains(want), "{}: {text}", format.name());
+            assert!(text.contains(want), "{}: {text}", format.as_str());
         }
     }
 }
@@ -305,11 +305,11 @@ fn a_private_ca_file_is_named_the_way_each_driver_reads_it() {
     for (format, fragment) in want {
         let p = params("h.example", Some(&secret), &root, &sys, false);
         let text = render(format, &p).unwrap().text;
-        assert!(text.contains(fragment), "{}: {text}", format.name());
+        assert!(text.contains(fragment), "{}: {text}", format.as_str());
         assert!(
             !text.contains("DefaultJavaSSLFactory"),
             "{}: {text}",
-            format.name()
+            format.as_str()
         );
     }
     // SQLAlchemy+asyncpg cannot name it in the URL: a note says how.
@@ -336,7 +336,7 @@ fn system_roots_are_left_to_drivers_whose_default_is_the_system_store() {
         assert!(
             !text.contains("ca-certificates"),
             "{}: {text}",
-            format.name()
+            format.as_str()
         );
     }
 }
@@ -345,7 +345,7 @@ fn system_roots_are_left_to_drivers_whose_default_is_the_system_store() {
 fn pin_ip_works_for_libpq_forms_and_is_a_clear_error_elsewhere() {
     let sys = roots(false);
     let secret = Secret::new("x");
-    for format in Format::ALL {
+    for &format in Format::ALL {
         let mut p = params("h.example", Some(&secret), &RootCert::System, &sys, false);
         p.hostaddr = Some("127.20.0.3".parse().unwrap());
         let result = render(format, &p);
@@ -354,7 +354,7 @@ fn pin_ip_works_for_libpq_forms_and_is_a_clear_error_elsewhere() {
                 assert!(result.unwrap().text.contains("hostaddr=127.20.0.3"));
             }
             Format::Keyword => assert!(result.unwrap().text.contains(" hostaddr=127.20.0.3")),
-            other => assert_eq!(result, Err(ConnStrError::PinIpUnsupported(other.name()))),
+            other => assert_eq!(result, Err(ConnStrError::PinIpUnsupported(other.as_str()))),
         }
     }
 }
@@ -362,15 +362,15 @@ fn pin_ip_works_for_libpq_forms_and_is_a_clear_error_elsewhere() {
 #[test]
 fn no_password_leaves_the_password_out_entirely() {
     let sys = roots(false);
-    for format in Format::ALL {
+    for &format in Format::ALL {
         let p = params("h.example", None, &RootCert::System, &sys, true);
         let text = render(format, &p).unwrap().text;
         assert!(
             !text.to_lowercase().contains("password"),
             "{}: {text}",
-            format.name()
+            format.as_str()
         );
-        assert!(!text.contains("temporal:"), "{}: {text}", format.name());
+        assert!(!text.contains("temporal:"), "{}: {text}", format.as_str());
     }
 }
 
@@ -397,16 +397,16 @@ fn pooled_endpoints_get_notes_where_the_url_cannot_say_it() {
         assert!(
             r.notes.iter().any(|n| n.contains(needle)),
             "{}: {:?}",
-            format.name(),
+            format.as_str(),
             r.notes
         );
     }
-    for format in Format::ALL {
+    for &format in Format::ALL {
         let r = notes(format, false);
         assert!(
             r.notes.iter().all(|n| !n.contains("pooler")),
             "{}: direct endpoints need no pooler note: {:?}",
-            format.name(),
+            format.as_str(),
             r.notes
         );
     }

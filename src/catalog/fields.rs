@@ -6,6 +6,7 @@
 use super::node::{Key, Node, Pos, Value};
 use super::{Diagnostic, Severity};
 use crate::suggest::did_you_mean;
+use crate::vocab::Vocabulary;
 
 /// Collects diagnostics during a walk.
 #[derive(Debug, Default)]
@@ -223,17 +224,12 @@ impl<'n> Fields<'n> {
     }
 
     /// One of a fixed set of words.
-    pub fn one_of<T: Copy>(
-        &self,
-        key: &str,
-        choices: &[(&str, T)],
-        report: &mut Report,
-    ) -> Option<T> {
+    pub fn one_of<T: Vocabulary>(&self, key: &str, report: &mut Report) -> Option<T> {
         let (text, pos) = self.str(key, report)?;
-        if let Some((_, value)) = choices.iter().find(|(name, _)| *name == text) {
-            return Some(*value);
+        if let Some(&value) = T::all().iter().find(|v| v.as_str() == text) {
+            return Some(value);
         }
-        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = T::all().iter().map(|v| v.as_str()).collect();
         let d = report.error(pos, &self.child(key), format!("unknown value `{text}`"));
         d.hint = Some(match did_you_mean(text, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),

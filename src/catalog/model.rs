@@ -10,89 +10,39 @@ use serde::{Deserialize, Serialize};
 
 use super::node::Pos;
 
-/// An endpoint role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Pooled, to the primary.
-    Write,
-    /// Pooled, to the replicas.
-    Read,
-    /// Direct to the primary, allowlisted.
-    Admin,
-}
-
-impl Role {
-    /// All roles in their display order.
-    pub const ALL: [Role; 3] = [Role::Write, Role::Read, Role::Admin];
-
-    /// The role's catalog spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Write => "write",
-            Role::Read => "read",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses the catalog spelling.
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text)
+crate::vocabulary! {
+    /// An endpoint role.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        /// Pooled, to the primary.
+        Write => "write",
+        /// Pooled, to the replicas.
+        Read => "read",
+        /// Direct to the primary, allowlisted.
+        Admin => "admin",
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+crate::vocabulary! {
+    /// libpq's `sslmode` values.
+    #[derive(PartialOrd, Ord)]
+    pub enum SslMode {
+        /// No TLS.
+        Disable => "disable",
+        /// Plaintext first, TLS if the server insists.
+        Allow => "allow",
+        /// TLS if the server offers it, unverified.
+        Prefer => "prefer",
+        /// TLS, unverified.
+        Require => "require",
+        /// TLS, chain verified, name not checked.
+        VerifyCa => "verify-ca",
+        /// TLS, chain and host name verified.
+        VerifyFull => "verify-full",
     }
-}
-
-/// libpq's `sslmode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SslMode {
-    /// No TLS.
-    Disable,
-    /// Plaintext first, TLS if the server insists.
-    Allow,
-    /// TLS if the server offers it, unverified.
-    Prefer,
-    /// TLS, unverified.
-    Require,
-    /// TLS, chain verified, name not checked.
-    VerifyCa,
-    /// TLS, chain and host name verified.
-    VerifyFull,
 }
 
 impl SslMode {
-    /// Every mode, weakest first.
-    pub const ALL: [SslMode; 6] = [
-        SslMode::Disable,
-        SslMode::Allow,
-        SslMode::Prefer,
-        SslMode::Require,
-        SslMode::VerifyCa,
-        SslMode::VerifyFull,
-    ];
-
-    /// libpq's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Allow => "allow",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-
-    /// Parses libpq's spelling.
-    pub fn parse(text: &str) -> Option<SslMode> {
-        SslMode::ALL.into_iter().find(|m| m.as_str() == text)
-    }
-
     /// Whether the server certificate's chain is checked.
     pub fn verifies_chain(self) -> bool {
         self >= SslMode::VerifyCa
@@ -118,26 +68,26 @@ impl fmt::Display for RootCert {
     }
 }
 
-/// Which pooler sits in front of the write and read endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PoolerKind {
-    /// PgBouncer.
-    Pgbouncer,
-    /// No pooler: every endpoint is direct.
-    None,
+crate::vocabulary! {
+    /// Which pooler sits in front of the write and read endpoints.
+    pub enum PoolerKind {
+        /// PgBouncer.
+        Pgbouncer => "pgbouncer",
+        /// No pooler: every endpoint is direct.
+        None => "none",
+    }
 }
 
-/// PgBouncer's `pool_mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PoolMode {
-    /// A server connection per client session.
-    Session,
-    /// A server connection per transaction.
-    Transaction,
-    /// A server connection per statement.
-    Statement,
+crate::vocabulary! {
+    /// PgBouncer's `pool_mode`.
+    pub enum PoolMode {
+        /// A server connection per client session.
+        Session => "session",
+        /// A server connection per transaction.
+        Transaction => "transaction",
+        /// A server connection per statement.
+        Statement => "statement",
+    }
 }
 
 /// The pooler settings of one cluster.

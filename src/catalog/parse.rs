@@ -46,25 +46,6 @@ const ENDPOINT_KEYS: &[&str] = &[
     "service",
 ];
 const USER_KEYS: &[&str] = &["roles", "credentials"];
-const ROLE_NAMES: &[&str] = &["write", "read", "admin"];
-
-const SSLMODES: &[(&str, SslMode)] = &[
-    ("disable", SslMode::Disable),
-    ("allow", SslMode::Allow),
-    ("prefer", SslMode::Prefer),
-    ("require", SslMode::Require),
-    ("verify-ca", SslMode::VerifyCa),
-    ("verify-full", SslMode::VerifyFull),
-];
-const POOLER_KINDS: &[(&str, PoolerKind)] = &[
-    ("pgbouncer", PoolerKind::Pgbouncer),
-    ("none", PoolerKind::None),
-];
-const POOL_MODES: &[(&str, PoolMode)] = &[
-    ("transaction", PoolMode::Transaction),
-    ("session", PoolMode::Session),
-    ("statement", PoolMode::Statement),
-];
 
 /// Defaults from the top of the catalog that every cluster inherits.
 struct Defaults {
@@ -180,7 +161,7 @@ fn hostname_template(top: &Fields<'_>, report: &mut Report) -> Option<Template> 
 }
 
 fn sslmode(fields: &Fields<'_>, report: &mut Report) -> Option<SslMode> {
-    let mode = fields.one_of("sslmode", SSLMODES, report)?;
+    let mode = fields.one_of::<SslMode>("sslmode", report)?;
     if mode != SslMode::VerifyFull
         && let Some(node) = fields.get("sslmode")
     {
@@ -230,8 +211,8 @@ fn pooler(fields: &Fields<'_>, report: &mut Report) -> PartialPooler {
         return PartialPooler::default();
     };
     PartialPooler {
-        kind: p.one_of("kind", POOLER_KINDS, report),
-        mode: p.one_of("mode", POOL_MODES, report),
+        kind: p.one_of::<PoolerKind>("kind", report),
+        mode: p.one_of::<PoolMode>("mode", report),
         max_prepared_statements: p
             .uint("max_prepared_statements", 0, u64::from(u32::MAX), report)
             .and_then(|(n, _)| u32::try_from(n).ok()),
@@ -243,10 +224,10 @@ fn shared_ips(top: &Fields<'_>, report: &mut Report) -> HashMap<Role, IpAddr> {
     let Some(node) = top.get("shared_ips") else {
         return ips;
     };
-    let Some(f) = Fields::open(node, "shared_ips", ROLE_NAMES, report) else {
+    let Some(f) = Fields::open(node, "shared_ips", &role_names(), report) else {
         return ips;
     };
-    for role in Role::ALL {
+    for &role in Role::ALL {
         if let Some(ip) = ip_field(&f, role.as_str(), report) {
             ips.insert(role, ip);
         }
@@ -369,11 +350,12 @@ fn endpoints(f: &Fields<'_>, ctx: &ClusterCtx<'_>, report: &mut Report) -> Vec<E
             .hint = Some("add at least `endpoints: { write: {} }`".into());
         return Vec::new();
     };
-    let Some(e) = Fields::open(node, &f.child("endpoints"), ROLE_NAMES, report) else {
+    let Some(e) = Fields::open(node, &f.child("endpoints"), &role_names(), report) else {
         return Vec::new();
     };
     Role::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|role| e.has(role.as_str()))
         .filter_map(|role| {
             let node = e.get(role.as_str());
@@ -631,4 +613,9 @@ fn check_port_collisions(clusters: &[Cluster], report: &mut Report) {
             }
         }
     }
+}
+
+/// The keys of a per-role mapping (`shared_ips`, `endpoints`).
+fn role_names() -> Vec<&'static str> {
+    Role::names().collect()
 }

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
         prefix: args.prefix.as_deref(),
     };
     let vars = pgenv::variables(&params, include);
-    match args.format.0 {
+    match args.format {
         EnvFormat::Github => github(&vars, params.password.map(|p| component(p.expose()))),
         EnvFormat::Dotenv => {
             if let Some(pw) = params

@@ -34,7 +34,7 @@ fn rows(catalog: &Catalog) -> Vec<Row<'_>> {
                 port: e.port,
                 ip: e.ip.map(|ip| ip.to_string()),
                 pooled: e.pooled,
-                pool_mode: e.pooled.then(|| pool_mode_name(c.pooler.mode)),
+                pool_mode: e.pooled.then(|| c.pooler.mode.as_str()),
                 allowed_source_ranges: e
                     .allowed_source_ranges
                     .as_ref()
@@ -42,14 +42,6 @@ fn rows(catalog: &Catalog) -> Vec<Row<'_>> {
             })
         })
         .collect()
-}
-
-fn pool_mode_name(mode: crate::catalog::PoolMode) -> &'static str {
-    match mode {
-        crate::catalog::PoolMode::Session => "session",
-        crate::catalog::PoolMode::Transaction => "transaction",
-        crate::catalog::PoolMode::Statement => "statement",
-    }
 }
 
 /// Runs `ls`.

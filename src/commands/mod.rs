@@ -58,9 +58,9 @@ fn requested_role(args: &TargetArgs) -> Result<Option<Role>, Error> {
     } else if args.admin {
         Some(Role::Admin)
     } else {
-        args.role_flag.map(Role::from)
+        args.role_flag
     };
-    match (args.role_arg.map(Role::from), flag) {
+    match (args.role_arg, flag) {
         (Some(a), Some(b)) if a != b => Err(Error::usage(
             format!("two roles asked for: {a} and {b}"),
             "give the role once, as ROLE or as --write/--read/--admin",

@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &UrlArgs) -> Result<Exit, Error> {
         !args.no_password,
         platform::system_roots(),
     )?;
-    let rendered = connstr::render(args.format.0, &conn.params())?;
+    let rendered = connstr::render(args.format, &conn.params())?;
     if ctx.verbose() {
         if let Some(c) = &conn.credential {
             output::note(style, &format!("password for {} from {}", c.user, c.source));

@@ -24,62 +24,33 @@ use std::path::{Path, PathBuf};
 use crate::catalog::{RootCert, SslMode};
 use crate::credentials::Secret;
 
-/// The output formats of `pgconn url`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// libpq URI (psql, libpq, psycopg, Ruby pg).
-    Uri,
-    /// libpq `key=value` string.
-    Keyword,
-    /// pgjdbc URL.
-    Jdbc,
-    /// SQLAlchemy with psycopg 3.
-    Sqlalchemy,
-    /// SQLAlchemy with asyncpg.
-    SqlalchemyAsyncpg,
-    /// asyncpg DSN.
-    Asyncpg,
-    /// Go pgx.
-    Pgx,
-    /// node-postgres.
-    Node,
-    /// Prisma.
-    Prisma,
-    /// .NET Npgsql.
-    Npgsql,
+crate::vocabulary! {
+    /// The output formats of `pgconn url`.
+    pub enum Format {
+        /// libpq URI (psql, libpq, psycopg, Ruby pg).
+        Uri => "uri",
+        /// libpq `key=value` string.
+        Keyword => "keyword",
+        /// pgjdbc URL.
+        Jdbc => "jdbc",
+        /// SQLAlchemy with psycopg 3.
+        Sqlalchemy => "sqlalchemy",
+        /// SQLAlchemy with asyncpg.
+        SqlalchemyAsyncpg => "sqlalchemy-asyncpg",
+        /// asyncpg DSN.
+        Asyncpg => "asyncpg",
+        /// Go pgx.
+        Pgx => "pgx",
+        /// node-postgres.
+        Node => "node",
+        /// Prisma.
+        Prisma => "prisma",
+        /// .NET Npgsql.
+        Npgsql => "npgsql",
+    }
 }
 
 impl Format {
-    /// Every format, in help order.
-    pub const ALL: [Format; 10] = [
-        Format::Uri,
-        Format::Keyword,
-        Format::Jdbc,
-        Format::Sqlalchemy,
-        Format::SqlalchemyAsyncpg,
-        Format::Asyncpg,
-        Format::Pgx,
-        Format::Node,
-        Format::Prisma,
-        Format::Npgsql,
-    ];
-
-    /// The `--format` spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Uri => "uri",
-            Format::Keyword => "keyword",
-            Format::Jdbc => "jdbc",
-            Format::Sqlalchemy => "sqlalchemy",
-            Format::SqlalchemyAsyncpg => "sqlalchemy-asyncpg",
-            Format::Asyncpg => "asyncpg",
-            Format::Pgx => "pgx",
-            Format::Node => "node",
-            Format::Prisma => "prisma",
-            Format::Npgsql => "npgsql",
-        }
-    }
-
     /// One line on who reads this format.
     pub fn description(self) -> &'static str {
         match self {
@@ -200,7 +171,7 @@ pub fn libpq_sslrootcert(p: &Params<'_>) -> Option<String> {
 pub fn render(format: Format, p: &Params<'_>) -> Result<Rendered, ConnStrError> {
     let pins = matches!(format, Format::Uri | Format::Keyword | Format::Sqlalchemy);
     if p.hostaddr.is_some() && !pins {
-        return Err(ConnStrError::PinIpUnsupported(format.name()));
+        return Err(ConnStrError::PinIpUnsupported(format.as_str()));
     }
     Ok(match format {
         Format::Uri => uri::render(p),

@@ -48,10 +48,7 @@ pub fn egress(outcomes: &[Outcome], flag: Option<IpAddr>, echoed: Option<Egress>
 pub fn judge(outcome: &mut Outcome, egress: &Egress) {
     let check = verdict(&outcome.findings, egress);
     let checks = &mut outcome.report.checks;
-    match checks
-        .iter_mut()
-        .find(|c| c.id == CheckId::Allowlist.as_str())
-    {
+    match checks.iter_mut().find(|c| c.id == CheckId::Allowlist) {
         Some(slot) => *slot = check,
         None => checks.insert(2.min(checks.len()), check),
     }

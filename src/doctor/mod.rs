@@ -41,29 +41,18 @@ pub use sheet::CheckId;
 /// How many endpoints are checked at once.
 pub const CONCURRENCY: usize = 16;
 
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Failed: this layer is broken.
-    Fail,
-    /// Works, but something deserves attention.
-    Warn,
-    /// Works.
-    Ok,
-    /// Not checked (a lower layer failed, or it does not apply).
-    Skip,
-}
-
-impl Status {
-    /// The contract's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Skip => "skip",
-        }
+crate::vocabulary! {
+    /// The outcome of one check.
+    #[derive(PartialOrd, Ord)]
+    pub enum Status {
+        /// Failed: this layer is broken.
+        Fail => "fail",
+        /// Works, but something deserves attention.
+        Warn => "warn",
+        /// Works.
+        Ok => "ok",
+        /// Not checked (a lower layer failed, or it does not apply).
+        Skip => "skip",
     }
 }
 
@@ -71,7 +60,7 @@ impl Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     /// The check id of the contract.
-    pub id: &'static str,
+    pub id: CheckId,
     /// The verdict.
     pub status: Status,
     /// One line: what was found.
@@ -88,7 +77,7 @@ impl Check {
     /// A check with a status and summary (remote text sanitised).
     pub fn new(id: CheckId, status: Status, summary: impl AsRef<str>) -> Check {
         Check {
-            id: id.as_str(),
+            id,
             status,
             summary: sanitize(summary.as_ref()),
             detail: String::new(),

@@ -128,14 +128,6 @@ async fn mode(a: &Session, pid1: &str, t: Duration) -> Result<PoolMode, String> 
     }
 }
 
-fn mode_name(m: PoolMode) -> &'static str {
-    match m {
-        PoolMode::Session => "session",
-        PoolMode::Transaction => "transaction",
-        PoolMode::Statement => "statement",
-    }
-}
-
 /// The verdict: found versus what the catalog says (`None` = direct).
 pub fn judge(found: &Found, expected: Option<PoolMode>, cluster: &Cluster) -> Check {
     match (found, expected) {
@@ -144,7 +136,7 @@ pub fn judge(found: &Found, expected: Option<PoolMode>, cluster: &Cluster) -> Ch
             .detail("session features (SET, LISTEN, advisory locks, temp tables, prepared statements) work here"),
         (Found::Direct, Some(m)) => Check::warn(
             CheckId::Pooler,
-            format!("PostgreSQL answers directly, but the catalog says a pooler in {} mode", mode_name(m)),
+            format!("PostgreSQL answers directly, but the catalog says a pooler in {m} mode"),
         )
         .hint("fix the catalog (pooled: false, or pooler kind none): pgconn adds pool-safe driver settings that cost performance on a direct connection"),
         (Found::Pooled { version, mode }, expected) => pooled(version.as_deref(), mode, expected, cluster),
@@ -180,14 +172,14 @@ fn pooled(
     if mode == expected {
         return Check::ok(
             CheckId::Pooler,
-            format!("{name} in {} mode, as the catalog says", mode_name(mode)),
+            format!("{name} in {mode} mode, as the catalog says"),
         )
         .detail(limits)
         .hint(admin);
     }
     Check::warn(
         CheckId::Pooler,
-        format!("{name} in {} mode, but the catalog says {}", mode_name(mode), mode_name(expected)),
+        format!("{name} in {mode} mode, but the catalog says {expected}"),
     )
     .detail(limits)
     .hint("fix the catalog's pooler.mode (or the pooler): driver settings from `pgconn url` follow it")

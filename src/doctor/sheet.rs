@@ -4,64 +4,31 @@
 
 use super::{Check, Status};
 
-/// The check ids of the contract, in layer order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckId {
-    /// Name resolution.
-    Dns,
-    /// TCP connect.
-    Tcp,
-    /// Egress IP against the allowlist.
-    Allowlist,
-    /// `SSLRequest` answered `S`, handshake done.
-    TlsNegotiate,
-    /// Chain to the trusted roots.
-    TlsChain,
-    /// Certificate names the host.
-    TlsHostname,
-    /// Days left.
-    TlsExpiry,
-    /// Startup and password.
-    Auth,
-    /// Primary/replica.
-    Routing,
-    /// Pooler and mode.
-    Pooler,
-    /// Replication lag.
-    Lag,
-}
-
-impl CheckId {
-    /// Every id in layer order.
-    pub const ALL: [CheckId; 11] = [
-        CheckId::Dns,
-        CheckId::Tcp,
-        CheckId::Allowlist,
-        CheckId::TlsNegotiate,
-        CheckId::TlsChain,
-        CheckId::TlsHostname,
-        CheckId::TlsExpiry,
-        CheckId::Auth,
-        CheckId::Routing,
-        CheckId::Pooler,
-        CheckId::Lag,
-    ];
-
-    /// The contract's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::Dns => "dns",
-            CheckId::Tcp => "tcp",
-            CheckId::Allowlist => "allowlist",
-            CheckId::TlsNegotiate => "tls.negotiate",
-            CheckId::TlsChain => "tls.chain",
-            CheckId::TlsHostname => "tls.hostname",
-            CheckId::TlsExpiry => "tls.expiry",
-            CheckId::Auth => "auth",
-            CheckId::Routing => "routing",
-            CheckId::Pooler => "pooler",
-            CheckId::Lag => "lag",
-        }
+crate::vocabulary! {
+    /// The check ids of the contract, in layer order.
+    pub enum CheckId {
+        /// Name resolution.
+        Dns => "dns",
+        /// TCP connect.
+        Tcp => "tcp",
+        /// Egress IP against the allowlist.
+        Allowlist => "allowlist",
+        /// `SSLRequest` answered `S`, handshake done.
+        TlsNegotiate => "tls.negotiate",
+        /// Chain to the trusted roots.
+        TlsChain => "tls.chain",
+        /// Certificate names the host.
+        TlsHostname => "tls.hostname",
+        /// Days left.
+        TlsExpiry => "tls.expiry",
+        /// Startup and password.
+        Auth => "auth",
+        /// Primary/replica.
+        Routing => "routing",
+        /// Pooler and mode.
+        Pooler => "pooler",
+        /// Replication lag.
+        Lag => "lag",
     }
 }
 
@@ -128,15 +95,15 @@ impl Sheet {
                 .as_deref()
                 .unwrap_or("an earlier layer did not complete")
         );
-        for id in CheckId::ALL {
-            if !self.checks.iter().any(|c| c.id == id.as_str()) {
+        for &id in CheckId::ALL {
+            if !self.checks.iter().any(|c| c.id == id) {
                 self.checks.push(Check::skip(id, &reason));
             }
         }
         self.checks.sort_by_key(|c| {
             CheckId::ALL
                 .iter()
-                .position(|id| id.as_str() == c.id)
+                .position(|&id| id == c.id)
                 .unwrap_or(usize::MAX)
         });
     }
@@ -167,11 +134,11 @@ mod tests {
         assert_eq!(
             statuses,
             [
-                ("dns", Status::Ok),
-                ("tcp", Status::Fail),
-                ("allowlist", Status::Ok),
-                ("tls.negotiate", Status::Skip),
-                ("auth", Status::Skip),
+                (CheckId::Dns, Status::Ok),
+                (CheckId::Tcp, Status::Fail),
+                (CheckId::Allowlist, Status::Ok),
+                (CheckId::TlsNegotiate, Status::Skip),
+                (CheckId::Auth, Status::Skip),
             ]
         );
         assert_eq!(checks[3].summary, "not checked: tcp failed");
@@ -202,7 +169,6 @@ mod tests {
         s.push(Check::ok(CheckId::Dns, "x"));
         s.fill_missing();
         let ids: Vec<_> = s.into_checks().iter().map(|c| c.id).collect();
-        let want: Vec<_> = CheckId::ALL.iter().map(|i| i.as_str()).collect();
-        assert_eq!(ids, want);
+        assert_eq!(ids, CheckId::ALL);
     }
 }

@@ -15,121 +15,56 @@ mod facts;
 pub mod rules;
 mod sanitize;
 
-use std::fmt;
-
 use serde::Serialize;
 
 pub use facts::Facts;
 pub use rules::Rule;
 pub use sanitize::sanitize;
 
-/// What an error is about: a doctor check id, or one of the extra
-/// categories of the CLI contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Category {
-    /// Name resolution.
-    Dns,
-    /// TCP connect.
-    Tcp,
-    /// Source-IP allowlist.
-    Allowlist,
-    /// The server does not do TLS (or the client did not).
-    TlsNegotiate,
-    /// The certificate does not chain to a trusted root.
-    TlsChain,
-    /// The certificate does not name the host.
-    TlsHostname,
-    /// The certificate expired.
-    TlsExpiry,
-    /// Startup and password exchange.
-    Auth,
-    /// Primary/replica routing.
-    Routing,
-    /// Pooler behaviour.
-    Pooler,
-    /// Replication lag.
-    Lag,
-    /// The database does not exist.
-    Database,
-    /// The role does not exist.
-    Role,
-    /// No connection slot left.
-    TooManyConnections,
-    /// Named prepared statements through a transaction pooler.
-    PreparedStatement,
-    /// A write sent to a read-only server or session.
-    ReadOnly,
-    /// A startup parameter the pooler does not accept.
-    StartupParameter,
-    /// A query on a replica cancelled by replay.
-    RecoveryConflict,
-    /// SCRAM channel binding required but not offered.
-    ChannelBinding,
-    /// Not recognised, or too ambiguous to name.
-    Unknown,
-}
-
-impl Category {
-    /// Every category, in contract order.
-    pub const ALL: [Category; 20] = [
-        Category::Dns,
-        Category::Tcp,
-        Category::Allowlist,
-        Category::TlsNegotiate,
-        Category::TlsChain,
-        Category::TlsHostname,
-        Category::TlsExpiry,
-        Category::Auth,
-        Category::Routing,
-        Category::Pooler,
-        Category::Lag,
-        Category::Database,
-        Category::Role,
-        Category::TooManyConnections,
-        Category::PreparedStatement,
-        Category::ReadOnly,
-        Category::StartupParameter,
-        Category::RecoveryConflict,
-        Category::ChannelBinding,
-        Category::Unknown,
-    ];
-
-    /// The contract's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Dns => "dns",
-            Category::Tcp => "tcp",
-            Category::Allowlist => "allowlist",
-            Category::TlsNegotiate => "tls.negotiate",
-            Category::TlsChain => "tls.chain",
-            Category::TlsHostname => "tls.hostname",
-            Category::TlsExpiry => "tls.expiry",
-            Category::Auth => "auth",
-            Category::Routing => "routing",
-            Category::Pooler => "pooler",
-            Category::Lag => "lag",
-            Category::Database => "database",
-            Category::Role => "role",
-            Category::TooManyConnections => "too_many_connections",
-            Category::PreparedStatement => "prepared_statement",
-            Category::ReadOnly => "read_only",
-            Category::StartupParameter => "startup_parameter",
-            Category::RecoveryConflict => "recovery_conflict",
-            Category::ChannelBinding => "channel_binding",
-            Category::Unknown => "unknown",
-        }
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl Serialize for Category {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+crate::vocabulary! {
+    /// What an error is about: a doctor check id, or one of the extra
+    /// categories of the CLI contract.
+    pub enum Category {
+        /// Name resolution.
+        Dns => "dns",
+        /// TCP connect.
+        Tcp => "tcp",
+        /// Source-IP allowlist.
+        Allowlist => "allowlist",
+        /// The server does not do TLS (or the client did not).
+        TlsNegotiate => "tls.negotiate",
+        /// The certificate does not chain to a trusted root.
+        TlsChain => "tls.chain",
+        /// The certificate does not name the host.
+        TlsHostname => "tls.hostname",
+        /// The certificate expired.
+        TlsExpiry => "tls.expiry",
+        /// Startup and password exchange.
+        Auth => "auth",
+        /// Primary/replica routing.
+        Routing => "routing",
+        /// Pooler behaviour.
+        Pooler => "pooler",
+        /// Replication lag.
+        Lag => "lag",
+        /// The database does not exist.
+        Database => "database",
+        /// The role does not exist.
+        Role => "role",
+        /// No connection slot left.
+        TooManyConnections => "too_many_connections",
+        /// Named prepared statements through a transaction pooler.
+        PreparedStatement => "prepared_statement",
+        /// A write sent to a read-only server or session.
+        ReadOnly => "read_only",
+        /// A startup parameter the pooler does not accept.
+        StartupParameter => "startup_parameter",
+        /// A query on a replica cancelled by replay.
+        RecoveryConflict => "recovery_conflict",
+        /// SCRAM channel binding required but not offered.
+        ChannelBinding => "channel_binding",
+        /// Not recognised, or too ambiguous to name.
+        Unknown => "unknown",
     }
 }
 

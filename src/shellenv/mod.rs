@@ -13,46 +13,25 @@ use crate::pgenv::Var;
 pub use dotenv::ambiguous as dotenv_ambiguous;
 pub use github::{GithubEnv, delimiter_for};
 
-/// The `--format` values of `pgconn env`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvFormat {
-    /// POSIX shells: bash, dash, zsh (`eval "$(pgconn env …)"`).
-    Sh,
-    /// fish (`pgconn env … --format fish | source`).
-    Fish,
-    /// PowerShell (`pgconn env … --format powershell | Invoke-Expression`).
-    Powershell,
-    /// A `.env` file.
-    Dotenv,
-    /// GitHub Actions: appended to `$GITHUB_ENV`, masks on stdout.
-    Github,
-    /// A JSON object.
-    Json,
+crate::vocabulary! {
+    /// The `--format` values of `pgconn env`.
+    pub enum EnvFormat {
+        /// POSIX shells: bash, dash, zsh (`eval "$(pgconn env …)"`).
+        Sh => "sh",
+        /// fish (`pgconn env … --format fish | source`).
+        Fish => "fish",
+        /// PowerShell (`pgconn env … --format powershell | Invoke-Expression`).
+        Powershell => "powershell",
+        /// A `.env` file.
+        Dotenv => "dotenv",
+        /// GitHub Actions: appended to `$GITHUB_ENV`, masks on stdout.
+        Github => "github",
+        /// A JSON object.
+        Json => "json",
+    }
 }
 
 impl EnvFormat {
-    /// Every format.
-    pub const ALL: [EnvFormat; 6] = [
-        EnvFormat::Sh,
-        EnvFormat::Fish,
-        EnvFormat::Powershell,
-        EnvFormat::Dotenv,
-        EnvFormat::Github,
-        EnvFormat::Json,
-    ];
-
-    /// The `--format` spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            EnvFormat::Sh => "sh",
-            EnvFormat::Fish => "fish",
-            EnvFormat::Powershell => "powershell",
-            EnvFormat::Dotenv => "dotenv",
-            EnvFormat::Github => "github",
-            EnvFormat::Json => "json",
-        }
-    }
-
     /// One line of help.
     pub fn description(self) -> &'static str {
         match self {
