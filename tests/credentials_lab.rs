@@ -14,11 +14,12 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::cli;
+use crate::support::cli::{self, Pgconn, Scratch};
 use crate::support::lab::{ADMIN_USER, Lab};
+use crate::support::run::{Run, run};
 
 fn lab() -> Option<Lab> {
     let lab = Lab::get();
@@ -28,23 +29,18 @@ fn lab() -> Option<Lab> {
     lab
 }
 
-/// A scratch directory: HOME of the pgconn runs (no ~/.kube, ~/.vault-token
-/// of the machine leaks in) and the catalog.
-struct Scratch {
-    dir: tempfile::TempDir,
+/// The lab's catalog, written into a test's scratch directory.
+trait LabCatalog {
+    fn catalog(
+        &self,
+        lab: &Lab,
+        temporal_users: &str,
+        platform_users: &str,
+        timeout: u32,
+    ) -> PathBuf;
 }
 
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
+impl LabCatalog for Scratch {
     /// Writes a catalog of the lab's topology with the given `users:` blocks
     /// (YAML, indented 6) for temporal-db and platform-db.
     fn catalog(
@@ -108,64 +104,26 @@ fn with_every_role(users: &str, roles: &[&str]) -> String {
 
 /// `pgconn ARGS` inside the lab with a clean environment: HOME = scratch,
 /// no keyring (`PGCONN_KEYRING=none`) unless `env` says otherwise.
-fn pgconn(s: &Scratch, catalog: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = cli::pgconn(args);
-    for k in [
-        "KUBECONFIG",
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_NAMESPACE",
-        "VAULT_CACERT",
-        "VAULT_ROLE_ID",
-        "VAULT_SECRET_ID",
-        "VAULT_K8S_ROLE",
-        "DBUS_SESSION_BUS_ADDRESS",
-        "KUBERNETES_SERVICE_HOST",
-        "CI",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.env("HOME", s.path())
-        .env("PGCONN_CATALOG", catalog)
-        .env("PGCONN_KEYRING", "none");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run_bounded(cmd, Duration::from_secs(60))
-}
-
-fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        start.elapsed() < limit,
-        "{cmd:?} took {:?}",
-        start.elapsed()
-    );
-    out
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success: {}\n{}",
-        cli::stdout(out),
-        cli::stderr(out)
-    );
-    cli::stdout(out)
-}
-
-/// Exit 1 and `needles` in stderr.
-fn fails_with(out: &Output, needles: &[&str]) -> String {
-    let err = cli::stderr(out);
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr:\n{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in stderr:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
+fn pgconn(s: &Scratch, catalog: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    Pgconn::new(args)
+        .env_remove(&[
+            "KUBECONFIG",
+            "VAULT_ADDR",
+            "VAULT_TOKEN",
+            "VAULT_NAMESPACE",
+            "VAULT_CACERT",
+            "VAULT_ROLE_ID",
+            "VAULT_SECRET_ID",
+            "VAULT_K8S_ROLE",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "KUBERNETES_SERVICE_HOST",
+            "CI",
+        ])
+        .env("HOME", s.path())
+        .catalog(catalog)
+        .env("PGCONN_KEYRING", "none")
+        .envs(env)
+        .run()
 }
 
 fn user_yaml(name: &str, roles: &str, sources: &[&str]) -> String {
@@ -193,7 +151,7 @@ fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn kubectl(lab: &Lab, args: &[&str]) -> Output {
+fn kubectl(lab: &Lab, args: &[&str]) -> Run {
     let program = lab
         .var("PGCONN_LAB_KUBECTL")
         .filter(|p| !p.is_empty())
@@ -204,7 +162,7 @@ fn kubectl(lab: &Lab, args: &[&str]) -> Output {
     cmd.args(args)
         .env("KUBECONFIG", lab.var("PGCONN_LAB_KUBECONFIG").unwrap())
         .env("HOME", std::env::temp_dir());
-    run_bounded(cmd, Duration::from_secs(60))
+    run(cmd, None, Duration::from_secs(60))
 }
 
 #[test]
@@ -223,7 +181,7 @@ fn kubernetes_substitute_is_what_kubectl_reads() {
             "jsonpath={.data.password}",
         ],
     );
-    let b64 = ok(&out);
+    let b64 = out.success();
     let decoded = Command::new("base64")
         .arg("-d")
         .stdin(Stdio::piped())
@@ -240,14 +198,18 @@ fn kubernetes_substitute_is_what_kubectl_reads() {
         lab.password("temporal-db", "temporal"),
         "kubectl reads the lab password"
     );
-    ok(&kubectl(&lab, &["version", "-o", "json"]));
+    kubectl(&lab, &["version", "-o", "json"]).success();
     // the table view (as=Table) and the Status errors as kubectl renders them
-    assert!(ok(&kubectl(&lab, &["get", "secrets", "-n", "platform"])).contains("platform-db-app"));
+    assert!(
+        kubectl(&lab, &["get", "secrets", "-n", "platform"])
+            .success()
+            .contains("platform-db-app")
+    );
     let e = kubectl(&lab, &["get", "secret", "nope", "-n", "temporal"]);
     assert!(
-        cli::stderr(&e).contains("secrets \"nope\" not found"),
+        e.stderr.clone().contains("secrets \"nope\" not found"),
         "{}",
-        cli::stderr(&e)
+        e.stderr.clone()
     );
     let e = kubectl(
         &lab,
@@ -261,7 +223,11 @@ fn kubernetes_substitute_is_what_kubectl_reads() {
             "temporal",
         ],
     );
-    assert!(cli::stderr(&e).contains("Forbidden"), "{}", cli::stderr(&e));
+    assert!(
+        e.stderr.clone().contains("Forbidden"),
+        "{}",
+        e.stderr.clone()
+    );
     let e = kubectl(
         &lab,
         &[
@@ -275,9 +241,9 @@ fn kubernetes_substitute_is_what_kubectl_reads() {
         ],
     );
     assert!(
-        cli::stderr(&e).contains("Unauthorized"),
+        e.stderr.clone().contains("Unauthorized"),
         "{}",
-        cli::stderr(&e)
+        e.stderr.clone()
     );
 }
 
@@ -301,33 +267,29 @@ fn kubernetes_operator_conventions_and_explicit_secrets() {
     let env = env_refs(&env);
 
     // Zalando: {user}.{cluster}.credentials…, `_` → `-`
-    let out = ok(&pgconn(
+    let out = pgconn(
         &s,
         &catalog,
         &["creds", "temporal-db", "--json", "--reveal"],
         &env,
-    ));
+    )
+    .success();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["password"], lab.password("temporal-db", "temporal"));
     assert!(v["source"].as_str().unwrap().contains("Zalando"), "{v}");
-    let out = ok(&pgconn(
-        &s,
-        &catalog,
-        &["creds", "temporal-db", "--admin"],
-        &env,
-    ));
+    let out = pgconn(&s, &catalog, &["creds", "temporal-db", "--admin"], &env).success();
     assert!(
         out.contains("platform-admin.temporal-db.credentials.postgresql.acid.zalan.do"),
         "{out}"
     );
     // CloudNativePG {cluster}-app, when no Zalando secret exists
-    let out = ok(&pgconn(&s, &catalog, &["creds", "platform-db"], &env));
+    let out = pgconn(&s, &catalog, &["creds", "platform-db"], &env).success();
     assert!(
         out.contains("platform/platform-db-app") && out.contains("CloudNativePG"),
         "{out}"
     );
     // show names the derived Secrets without reading them
-    let out = ok(&pgconn(&s, &catalog, &["show", "temporal-db"], &[]));
+    let out = pgconn(&s, &catalog, &["show", "temporal-db"], &[]).success();
     assert!(
         out.contains("temporal.temporal-db.credentials.postgresql.acid.zalan.do"),
         "{out}"
@@ -337,15 +299,16 @@ fn kubernetes_operator_conventions_and_explicit_secrets() {
         "{out}"
     );
     // explicit secret, key and username_key: the user comes from the Secret
-    let out = ok(&pgconn(
+    let out = pgconn(
         &s,
         &catalog,
         &["creds", "temporal-db", "--user", "custom"],
         &env,
-    ));
+    )
+    .success();
     assert!(out.contains("user      temporal"), "{out}");
     // the URL it gives connects, through the pooler
-    let url = ok(&pgconn(&s, &catalog, &["url", "temporal-db"], &env));
+    let url = pgconn(&s, &catalog, &["url", "temporal-db"], &env).success();
     let r = lab.psql(&["-Atc", "select current_user", url.trim()], &[]);
     assert_eq!(r.expect_ok(), "temporal");
 }
@@ -369,69 +332,62 @@ fn kubernetes_failures_are_actionable() {
     let env = kube_env(&lab);
     let env = env_refs(&env);
 
-    let err = fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db", "--user", "missing"],
-            &env,
-        ),
-        &["secret temporal/nope not found", "context lab"],
-    );
+    let err = pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db", "--user", "missing"],
+        &env,
+    )
+    .fails_with(1, &["secret temporal/nope not found", "context lab"]);
     assert!(err.contains("hint:"), "{err}");
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db", "--user", "nokey"],
-            &env,
-        ),
-        &["has no key `password`", "its keys: token, username"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db", "--user", "nokey"],
+        &env,
+    )
+    .fails_with(1, &["has no key `password`", "its keys: token, username"]);
     // 403 through the per-source context; 401 through --context
-    fails_with(
-        &pgconn(&s, &catalog, &["url", "temporal-db", "--user", "ctx"], &env),
+    pgconn(&s, &catalog, &["url", "temporal-db", "--user", "ctx"], &env).fails_with(
+        1,
         &[
             "(403)",
             "context lab-limited",
             "ask for `get` on secrets in namespace temporal",
         ],
     );
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["--context", "lab-expired", "url", "temporal-db"],
-            &env,
-        ),
+    pgconn(
+        &s,
+        &catalog,
+        &["--context", "lab-expired", "url", "temporal-db"],
+        &env,
+    )
+    .fails_with(
+        1,
         &["401 Unauthorized", "context lab-expired", "log in again"],
     );
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["--context", "nosuch", "url", "temporal-db"],
-            &env,
-        ),
-        &["no context `nosuch`", "lab-limited"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["--context", "nosuch", "url", "temporal-db"],
+        &env,
+    )
+    .fails_with(1, &["no context `nosuch`", "lab-limited"]);
     // a KUBECONFIG list whose first file is missing is read like kubectl does
     let list = format!(
         "{}:{}",
         s.path().join("absent").display(),
         lab.var("PGCONN_LAB_KUBECONFIG").unwrap()
     );
-    ok(&pgconn(
+    pgconn(
         &s,
         &catalog,
         &["url", "temporal-db"],
         &[("KUBECONFIG", &list)],
-    ));
+    )
+    .success();
     // no kubeconfig at all: skipped quietly, listed in the error
-    fails_with(
-        &pgconn(&s, &catalog, &["url", "temporal-db"], &[]),
-        &["no kubeconfig"],
-    );
+    pgconn(&s, &catalog, &["url", "temporal-db"], &[]).fails_with(1, &["no kubeconfig"]);
     // an API server that does not answer: bounded by connect_timeout
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let kc = s.path().join("silent-kubeconfig");
@@ -446,13 +402,14 @@ fn kubernetes_failures_are_actionable() {
     .unwrap();
     let slow_catalog = s.catalog(&lab, &temporal, "", 1);
     let start = Instant::now();
-    fails_with(
-        &pgconn(
-            &s,
-            &slow_catalog,
-            &["url", "temporal-db"],
-            &[("KUBECONFIG", kc.to_str().unwrap())],
-        ),
+    pgconn(
+        &s,
+        &slow_catalog,
+        &["url", "temporal-db"],
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    )
+    .fails_with(
+        1,
         &["temporal.temporal-db.credentials.postgresql.acid.zalan.do"],
     );
     assert!(
@@ -478,12 +435,13 @@ fn kubernetes_exec_credential_plugin() {
         || std::fs::read_to_string(kdir.join("exec-calls")).map_or(0, |t| t.lines().count());
     let _lock = lab.lock();
     let before = calls();
-    let out = ok(&pgconn(
+    let out = pgconn(
         &s,
         &catalog,
         &["creds", "temporal-db"],
         &[("KUBECONFIG", lab.var("PGCONN_LAB_KUBECONFIG_EXEC").unwrap())],
-    ));
+    )
+    .success();
     assert!(out.contains("context lab-exec"), "{out}");
     assert!(calls() > before, "the exec plugin ran");
 }
@@ -544,36 +502,30 @@ fn vault_kv_versions_fields_and_auth() {
             ADMIN_USER,
         ),
     ] {
-        let out = ok(&pgconn(&s, &catalog, &args, &root));
+        let out = pgconn(&s, &catalog, &args, &root).success();
         assert!(
             out.contains(&format!("password  {}", lab.password("temporal-db", user))),
             "{out}"
         );
     }
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db", "--user", "nofield"],
-            &root,
-        ),
-        &["has no field `pw`", "its fields: password, username"],
-    );
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db", "--user", "nopath"],
-            &root,
-        ),
-        &["kv2/temporal-db/nobody", "404"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db", "--user", "nofield"],
+        &root,
+    )
+    .fails_with(1, &["has no field `pw`", "its fields: password, username"]);
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db", "--user", "nopath"],
+        &root,
+    )
+    .fails_with(1, &["kv2/temporal-db/nobody", "404"]);
     // 403: a token without the policy
     let limited = vault_env(&lab, &vault_file(&lab, "limited-token"));
-    fails_with(
-        &pgconn(&s, &catalog, &["url", "temporal-db"], &env_refs(&limited)),
-        &["permission denied (403)", "VAULT_TOKEN"],
-    );
+    pgconn(&s, &catalog, &["url", "temporal-db"], &env_refs(&limited))
+        .fails_with(1, &["permission denied (403)", "VAULT_TOKEN"]);
     // AppRole (CI outside a cluster)
     let addr = lab.var("PGCONN_LAB_VAULT_ADDR").unwrap();
     let role_id = vault_file(&lab, "role-id");
@@ -583,43 +535,36 @@ fn vault_kv_versions_fields_and_auth() {
         ("VAULT_ROLE_ID", role_id.as_str()),
         ("VAULT_SECRET_ID", secret_id.as_str()),
     ];
-    ok(&pgconn(&s, &catalog, &["url", "temporal-db"], &approle));
+    pgconn(&s, &catalog, &["url", "temporal-db"], &approle).success();
     let bad = [
         ("VAULT_ADDR", addr),
         ("VAULT_ROLE_ID", role_id.as_str()),
         ("VAULT_SECRET_ID", "wrong"),
     ];
-    fails_with(
-        &pgconn(&s, &catalog, &["url", "temporal-db"], &bad),
-        &["AppRole login"],
-    );
+    pgconn(&s, &catalog, &["url", "temporal-db"], &bad).fails_with(1, &["AppRole login"]);
     // ~/.vault-token, as `vault login` leaves it
     std::fs::write(s.path().join(".vault-token"), "root\n").unwrap();
-    let out = ok(&pgconn(
+    let out = pgconn(
         &s,
         &catalog,
         &["creds", "temporal-db"],
         &[("VAULT_ADDR", addr)],
-    ));
+    )
+    .success();
     assert!(
         out.contains("vault kv2/temporal-db/temporal#password"),
         "{out}"
     );
     std::fs::remove_file(s.path().join(".vault-token")).unwrap();
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db"],
-            &[("VAULT_ADDR", addr)],
-        ),
-        &["no Vault token", "VAULT_TOKEN"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &[("VAULT_ADDR", addr)],
+    )
+    .fails_with(1, &["no Vault token", "VAULT_TOKEN"]);
     // no VAULT_ADDR: not applicable
-    fails_with(
-        &pgconn(&s, &catalog, &["url", "temporal-db"], &[]),
-        &["VAULT_ADDR is not set"],
-    );
+    pgconn(&s, &catalog, &["url", "temporal-db"], &[]).fails_with(1, &["VAULT_ADDR is not set"]);
 }
 
 #[test]
@@ -640,15 +585,13 @@ fn vault_unreachable_and_sealed() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("http://{}", silent.local_addr().unwrap());
     let start = Instant::now();
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db"],
-            &[("VAULT_ADDR", &addr), ("VAULT_TOKEN", "root")],
-        ),
-        &["no answer", "VAULT_ADDR"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &[("VAULT_ADDR", &addr), ("VAULT_TOKEN", "root")],
+    )
+    .fails_with(1, &["no answer", "VAULT_ADDR"]);
     assert!(
         start.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -656,18 +599,16 @@ fn vault_unreachable_and_sealed() {
     );
     drop(silent);
     // refused
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db"],
-            &[
-                ("VAULT_ADDR", "http://127.0.0.1:1"),
-                ("VAULT_TOKEN", "root"),
-            ],
-        ),
-        &["cannot connect to VAULT_ADDR http://127.0.0.1:1"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &[
+            ("VAULT_ADDR", "http://127.0.0.1:1"),
+            ("VAULT_TOKEN", "root"),
+        ],
+    )
+    .fails_with(1, &["cannot connect to VAULT_ADDR http://127.0.0.1:1"]);
     // a real sealed OpenBao: a second dev server, sealed
     let bao = lab.var("PGCONN_LAB_BAO").unwrap();
     let port = {
@@ -713,18 +654,18 @@ fn vault_unreachable_and_sealed() {
     let _ = server.kill();
     let _ = server.wait();
     assert!(sealed, "could not seal the second OpenBao");
-    fails_with(&out, &["is sealed (503)", "unseal"]);
+    out.fails_with(1, &["is sealed (503)", "unseal"]);
 }
 
 /// Runs `script` (bash) in a named session keyring of its own, so the
 /// kernel-keyring cache of its pgconn runs is shared between them.
-fn in_keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Output {
+fn in_keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new("keyctl");
     cmd.args(["session", name, "bash", "-ec", script]);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    run_bounded(cmd, Duration::from_secs(120))
+    run(cmd, None, Duration::from_secs(120))
 }
 
 fn role_exists(lab: &Lab, role: &str) -> bool {
@@ -774,7 +715,7 @@ $P psql temporal-db -- -Atc 'select current_user'
 $P psql temporal-db --admin -- -Atc 'select count(*) from lab_marker'",
         &env,
     );
-    let text = ok(&out);
+    let text = out.success();
     let mut lines = text.lines();
     let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
         .into_iter::<serde_json::Value>()
@@ -796,8 +737,8 @@ $P psql temporal-db --admin -- -Atc 'select count(*) from lab_marker'",
 
     // logout revokes the lease: the role disappears
     let out = in_keyring_session(&session, "$P logout temporal-db", &env);
-    let err = cli::stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let err = out.stderr.clone();
+    assert!(out.ok(), "{err}");
     assert!(err.contains("revoked the lease"), "{err}");
     assert!(
         !role_exists(&lab, &dynamic),
@@ -810,7 +751,7 @@ $P psql temporal-db --admin -- -Atc 'select count(*) from lab_marker'",
         "$P creds temporal-db --user short --json; sleep 11; $P creds temporal-db --user short --json; $P logout temporal-db --user short",
         &env,
     );
-    let text = ok(&out);
+    let text = out.success();
     let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
         .into_iter::<serde_json::Value>()
         .map(Result::unwrap)
@@ -829,15 +770,13 @@ $P psql temporal-db --admin -- -Atc 'select count(*) from lab_marker'",
         "",
         5,
     );
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog2,
-            &["url", "temporal-db"],
-            &[("VAULT_ADDR", addr), ("VAULT_TOKEN", "root")],
-        ),
-        &["database/creds/nope"],
-    );
+    pgconn(
+        &s,
+        &catalog2,
+        &["url", "temporal-db"],
+        &[("VAULT_ADDR", addr), ("VAULT_TOKEN", "root")],
+    )
+    .fails_with(1, &["database/creds/nope"]);
 }
 
 #[test]
@@ -894,7 +833,7 @@ fn nothing_leaks_at_any_verbosity() {
             }
             full.extend(args.iter());
             let out = pgconn(&s, &catalog, &full, &env);
-            let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
+            let (stdout, stderr) = (out.stdout.clone(), out.stderr.clone());
             assert!(
                 !stderr.contains(&password),
                 "stderr of {full:?} shows the password:\n{stderr}"
@@ -952,14 +891,14 @@ impl TlsBao {
         };
         let up = (0..100).any(|_| {
             std::thread::sleep(Duration::from_millis(100));
-            bao.ca.is_file() && bao.cli(None, &["status"]).status.success()
+            bao.ca.is_file() && bao.cli(None, &["status"]).ok()
         });
         assert!(up, "the TLS OpenBao did not come up");
         bao
     }
 
     /// Runs the bao CLI against it (as root, optionally in a namespace).
-    fn cli(&self, namespace: Option<&str>, args: &[&str]) -> Output {
+    fn cli(&self, namespace: Option<&str>, args: &[&str]) -> Run {
         let mut cmd = Command::new(&self.bao);
         cmd.args(args)
             .env("BAO_ADDR", &self.addr)
@@ -969,7 +908,7 @@ impl TlsBao {
         if let Some(ns) = namespace {
             cmd.env("BAO_NAMESPACE", ns);
         }
-        run_bounded(cmd, Duration::from_secs(30))
+        run(cmd, None, Duration::from_secs(30))
     }
 }
 
@@ -990,12 +929,14 @@ fn vault_over_tls_needs_its_ca_and_reads_inside_a_namespace() {
     let Some(lab) = lab() else { return };
     let s = Scratch::new();
     let bao = TlsBao::start(&lab, s.path());
-    ok(&bao.cli(None, &["namespace", "create", "team"]));
-    ok(&bao.cli(Some("team"), &["secrets", "enable", "-path=kv2", "kv-v2"]));
-    ok(&bao.cli(
+    bao.cli(None, &["namespace", "create", "team"]).success();
+    bao.cli(Some("team"), &["secrets", "enable", "-path=kv2", "kv-v2"])
+        .success();
+    bao.cli(
         Some("team"),
         &["kv", "put", "kv2/db/temporal", "password=in-the-namespace"],
-    ));
+    )
+    .success();
     let catalog = s.catalog(
         &lab,
         &user_yaml("temporal", "write", &["vault: { path: kv2/db/temporal }"]),
@@ -1005,31 +946,28 @@ fn vault_over_tls_needs_its_ca_and_reads_inside_a_namespace() {
     let ca = bao.ca.display().to_string();
     let base = [("VAULT_ADDR", bao.addr.as_str()), ("VAULT_TOKEN", "root")];
     // The CA and the namespace: the secret inside the namespace.
-    let url = ok(&pgconn(
+    let url = pgconn(
         &s,
         &catalog,
         &["url", "temporal-db"],
         &with(&base, &[("VAULT_CACERT", &ca), ("VAULT_NAMESPACE", "team")]),
-    ));
+    )
+    .success();
     assert!(url.contains("temporal:in-the-namespace@"), "{url}");
     // Without the CA, the certificate is refused, and the message says what to set.
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db"],
-            &with(&base, &[("VAULT_NAMESPACE", "team")]),
-        ),
-        &["UnknownIssuer", "set VAULT_CACERT"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &with(&base, &[("VAULT_NAMESPACE", "team")]),
+    )
+    .fails_with(1, &["UnknownIssuer", "set VAULT_CACERT"]);
     // Without the namespace, the path is not there.
-    fails_with(
-        &pgconn(
-            &s,
-            &catalog,
-            &["url", "temporal-db"],
-            &with(&base, &[("VAULT_CACERT", &ca)]),
-        ),
-        &["vault kv2/db/temporal"],
-    );
+    pgconn(
+        &s,
+        &catalog,
+        &["url", "temporal-db"],
+        &with(&base, &[("VAULT_CACERT", &ca)]),
+    )
+    .fails_with(1, &["vault kv2/db/temporal"]);
 }

@@ -6,84 +6,43 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::cli;
+use crate::support::cli::{self, Pgconn, RUN_LIMIT, Scratch};
+use crate::support::run::{Run, run};
 
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// One cluster `c1` (write endpoint on db.example.test:5432, database
-    /// app), with `users` (YAML, indented 6).
-    fn catalog(&self, users: &str) -> PathBuf {
-        let text = format!(
+/// One cluster `c1` (write endpoint on db.example.test:5432, database
+/// app), with `users` (YAML, indented 6).
+fn catalog(s: &Scratch, users: &str) -> PathBuf {
+    s.write(
+        "pgconn.yaml",
+        &format!(
             "version: 1\ndomain: example.test\nsslmode: verify-full\nconnect_timeout: 2\n\
              clusters:\n  c1:\n    port: 5432\n    database: app\n    endpoints: {{ write: {{}} }}\n    users:\n{users}"
-        );
-        let p = self.path().join("pgconn.yaml");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
+        ),
+    )
 }
 
-fn base(s: &Scratch, catalog: &Path, args: &[&str]) -> Command {
-    let mut cmd = cli::pgconn(args);
-    for k in [
-        "DBUS_SESSION_BUS_ADDRESS",
-        "KUBECONFIG",
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "CI",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.env("HOME", s.path())
-        .env("XDG_RUNTIME_DIR", s.path())
-        .env("PGCONN_CATALOG", catalog);
-    cmd
-}
-
-fn run(mut cmd: Command) -> Output {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        cli::stdout(out),
-        cli::stderr(out)
-    );
-    cli::stdout(out)
-}
-
-fn fails_with(out: &Output, needles: &[&str]) -> String {
-    let err = cli::stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in:\n{err}");
-    }
-    err
+/// `pgconn ARGS` with HOME in the scratch dir and none of the machine's
+/// keyring, kubeconfig or Vault settings.
+fn pgconn(s: &Scratch, catalog: &Path, args: &[&str]) -> Pgconn {
+    Pgconn::new(args)
+        .env_remove(&[
+            "DBUS_SESSION_BUS_ADDRESS",
+            "KUBECONFIG",
+            "VAULT_ADDR",
+            "VAULT_TOKEN",
+            "CI",
+        ])
+        .home(s.path())
+        .catalog(catalog)
 }
 
 #[test]
 fn pgpass_in_the_default_chain_with_libpq_rules() {
     let s = Scratch::new();
-    let catalog = s.catalog("      app:\n        roles: [write]\n");
+    let catalog = catalog(&s, "      app:\n        roles: [write]\n");
     let pgpass = s.path().join("pgpass");
     std::fs::write(
         &pgpass,
@@ -91,76 +50,86 @@ fn pgpass_in_the_default_chain_with_libpq_rules() {
     )
     .unwrap();
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut cmd = base(&s, &catalog, &["url", "c1"]);
-    cmd.env("PGPASSFILE", &pgpass).env("PGCONN_KEYRING", "none");
-    let out = ok(&run(cmd));
+    let out = pgconn(&s, &catalog, &["url", "c1"])
+        .env("PGPASSFILE", &pgpass)
+        .env("PGCONN_KEYRING", "none")
+        .run()
+        .success();
     assert!(out.contains(":p%3Aw1@"), "{out}");
     // group-readable: ignored, with libpq's warning
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let mut cmd = base(&s, &catalog, &["url", "c1"]);
-    cmd.env("PGPASSFILE", &pgpass).env("PGCONN_KEYRING", "none");
-    let err = fails_with(
-        &run(cmd),
-        &["has group or world access", "keyring", "prompt"],
-    );
+    let err = pgconn(&s, &catalog, &["url", "c1"])
+        .env("PGPASSFILE", &pgpass)
+        .env("PGCONN_KEYRING", "none")
+        .run()
+        .fails_with(1, &["has group or world access", "keyring", "prompt"]);
     assert!(err.contains("PGCONN_KEYRING=none"), "{err}");
 }
 
 #[test]
 fn command_source_argv_timeout_and_stderr() {
     let s = Scratch::new();
-    let catalog = s.catalog(
+    let catalog = catalog(
+        &s,
         "      app:\n        roles: [write]\n        credentials:\n          - command: { argv: [printf, \"%s\\n\", \"pw $x\"] }\n      \
          slow:\n        credentials:\n          - command: { argv: [sleep, \"10\"] }\n      \
          bad:\n        credentials:\n          - command: { argv: [sh, -c, \"echo denied by policy >&2; exit 4\"] }\n",
     );
-    let mut cmd = base(&s, &catalog, &["creds", "c1", "--reveal"]);
-    cmd.env("PGCONN_KEYRING", "none");
-    assert!(ok(&run(cmd)).contains("password  pw $x\n"));
+    assert!(
+        pgconn(&s, &catalog, &["creds", "c1", "--reveal"])
+            .env("PGCONN_KEYRING", "none")
+            .run()
+            .success()
+            .contains("password  pw $x\n")
+    );
     let start = Instant::now();
-    let mut cmd = base(&s, &catalog, &["url", "c1", "--user", "slow"]);
-    cmd.env("PGCONN_KEYRING", "none")
-        .env("PGCONN_COMMAND_TIMEOUT", "0.5");
-    fails_with(&run(cmd), &["did not finish within 0.5 s"]);
+    pgconn(&s, &catalog, &["url", "c1", "--user", "slow"])
+        .env("PGCONN_KEYRING", "none")
+        .env("PGCONN_COMMAND_TIMEOUT", "0.5")
+        .run()
+        .fails_with(1, &["did not finish within 0.5 s"]);
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );
-    let mut cmd = base(&s, &catalog, &["url", "c1", "--user", "bad"]);
-    cmd.env("PGCONN_KEYRING", "none");
-    fails_with(&run(cmd), &["exited with status 4", "denied by policy"]);
+    pgconn(&s, &catalog, &["url", "c1", "--user", "bad"])
+        .env("PGCONN_KEYRING", "none")
+        .run()
+        .fails_with(1, &["exited with status 4", "denied by policy"]);
 }
 
 #[test]
 fn headless_box_without_a_secret_service() {
     let s = Scratch::new();
-    let catalog = s.catalog("      app:\n        roles: [write]\n");
+    let catalog = catalog(&s, "      app:\n        roles: [write]\n");
     let start = Instant::now();
-    let mut cmd = base(&s, &catalog, &["login", "c1", "--password-stdin"]);
-    cmd.env("PGCONN_KEYRING", "secret-service");
-    fails_with(&run(cmd), &["no D-Bus session bus", "hint:"]);
-    let mut cmd = base(&s, &catalog, &["url", "c1"]);
-    cmd.env("PGCONN_KEYRING", "secret-service");
-    fails_with(
-        &run(cmd),
-        &["keyring pgconn c1/app", "no D-Bus session bus"],
-    );
+    pgconn(&s, &catalog, &["login", "c1", "--password-stdin"])
+        .env("PGCONN_KEYRING", "secret-service")
+        .run()
+        .fails_with(1, &["no D-Bus session bus", "hint:"]);
+    pgconn(&s, &catalog, &["url", "c1"])
+        .env("PGCONN_KEYRING", "secret-service")
+        .run()
+        .fails_with(1, &["keyring pgconn c1/app", "no D-Bus session bus"]);
     // a bus address where nothing listens: bounded, not a hang
-    let mut cmd = base(&s, &catalog, &["url", "c1"]);
-    cmd.env("PGCONN_KEYRING", "secret-service").env(
-        "DBUS_SESSION_BUS_ADDRESS",
-        format!("unix:path={}/nobus", s.path().display()),
-    );
-    fails_with(&run(cmd), &["Secret Service"]);
+    pgconn(&s, &catalog, &["url", "c1"])
+        .env("PGCONN_KEYRING", "secret-service")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/nobus", s.path().display()),
+        )
+        .run()
+        .fails_with(1, &["Secret Service"]);
     assert!(
         start.elapsed() < Duration::from_secs(15),
         "{:?}",
         start.elapsed()
     );
-    let mut cmd = base(&s, &catalog, &["url", "c1"]);
-    cmd.env("PGCONN_KEYRING", "bogus");
-    fails_with(&run(cmd), &["PGCONN_KEYRING=bogus is not one of"]);
+    pgconn(&s, &catalog, &["url", "c1"])
+        .env("PGCONN_KEYRING", "bogus")
+        .run()
+        .fails_with(1, &["PGCONN_KEYRING=bogus is not one of"]);
 }
 
 fn have(tool: &str) -> bool {
@@ -168,7 +137,7 @@ fn have(tool: &str) -> bool {
 }
 
 /// Runs a bash script in a named session keyring of its own.
-fn keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Output {
+fn keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new("keyctl");
     cmd.args(["session", name, "bash", "-ec", script]);
     for k in ["DBUS_SESSION_BUS_ADDRESS", "CI"] {
@@ -177,7 +146,7 @@ fn keyring_session(name: &str, script: &str, env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    run(cmd)
+    run(cmd, None, RUN_LIMIT)
 }
 
 #[test]
@@ -187,7 +156,7 @@ fn keyutils_login_url_logout() {
     }
     let s = Scratch::new();
     let user = format!("ku{}", std::process::id());
-    let catalog = s.catalog(&format!("      {user}:\n        roles: [write]\n"));
+    let catalog = catalog(&s, &format!("      {user}:\n        roles: [write]\n"));
     let env = [
         ("P", cli::bin()),
         ("PGCONN_CATALOG", catalog.to_str().unwrap()),
@@ -203,8 +172,8 @@ $P logout c1
 $P url c1 || echo "after logout: $?""#,
         &env,
     );
-    let text = ok(&out);
-    let err = cli::stderr(&out);
+    let text = out.success();
+    let err = &out.stderr;
     assert!(text.contains(":k%24y%20pw@"), "{text}\n{err}");
     assert!(text.contains("source    keyring pgconn c1/"), "{text}");
     assert!(
@@ -222,7 +191,7 @@ fn secret_service_login_url_logout_with_gnome_keyring() {
     }
     let s = Scratch::new();
     let user = format!("ss{}", std::process::id());
-    let catalog = s.catalog(&format!("      {user}:\n        roles: [write]\n"));
+    let catalog = catalog(&s, &format!("      {user}:\n        roles: [write]\n"));
     let script = r#"eval "$(printf lab | gnome-keyring-daemon --components=secrets --daemonize --unlock)"
 export GNOME_KEYRING_CONTROL
 printf 'from-secret-service\n' | $P login c1 --password-stdin
@@ -246,9 +215,8 @@ PGCONN_KEYRING=secret-service $P url c1 || echo "after logout: $?""#;
         .env("HOME", s.path())
         .env("XDG_RUNTIME_DIR", s.path())
         .env("XDG_DATA_HOME", s.path().join("data"));
-    let out = run(cmd);
-    let (text, err) = (cli::stdout(&out), cli::stderr(&out));
-    assert!(out.status.success(), "{text}\n{err}");
+    let out = run(cmd, None, RUN_LIMIT);
+    let (text, err) = (out.success(), &out.stderr);
     assert!(
         err.contains("in secret-service"),
         "auto stores in the Secret Service: {err}"
@@ -266,10 +234,13 @@ fn cache_answers_without_the_source_and_as_fast_as_a_variable() {
     let s = Scratch::new();
     let user = format!("ca{}", std::process::id());
     let count = s.path().join("count");
-    let catalog = s.catalog(&format!(
-        "      {user}:\n        roles: [write]\n        credentials:\n          - command: {{ argv: [sh, -c, \"echo x >> {}; printf cachedpw\"] }}\n",
-        count.display()
-    ));
+    let catalog = catalog(
+        &s,
+        &format!(
+            "      {user}:\n        roles: [write]\n        credentials:\n          - command: {{ argv: [sh, -c, \"echo x >> {}; printf cachedpw\"] }}\n",
+            count.display()
+        ),
+    );
     let env = [
         ("P", cli::bin()),
         ("PGCONN_CATALOG", catalog.to_str().unwrap()),
@@ -292,7 +263,7 @@ $P creds c1 --refresh
 $P logout c1"#,
         &env,
     );
-    let text = ok(&out);
+    let text = out.success();
     let runs = std::fs::read_to_string(&count).unwrap().lines().count();
     assert_eq!(
         runs, 2,
@@ -316,13 +287,15 @@ $P logout c1"#,
 #[test]
 fn show_lists_sources_never_values() {
     let s = Scratch::new();
-    let catalog = s.catalog(
+    let catalog = catalog(
+        &s,
         "      app:\n        roles: [write]\n        credentials:\n          - env: { var: MY_PW }\n          - kubernetes: { secret: s1, context: prod }\n          - vault: { path: kv/app, field: pw }\n          - vault_database: { role: app }\n          - keyring: {}\n          - pgpass: {}\n          - command: { argv: [op, read, x] }\n          - prompt\n      \
          other:\n",
     );
-    let mut cmd = base(&s, &catalog, &["show", "c1"]);
-    cmd.env("MY_PW", "do-not-show-me");
-    let out = ok(&run(cmd));
+    let out = pgconn(&s, &catalog, &["show", "c1"])
+        .env("MY_PW", "do-not-show-me")
+        .run()
+        .success();
     for label in [
         "env MY_PW",
         "kubernetes secret <context namespace>/s1 key password (context prod)",

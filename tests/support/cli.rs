@@ -60,3 +60,110 @@ pub fn tool_available(name: &str) -> bool {
     }
     found
 }
+
+/// How long any one pgconn run in a test may take before it is killed and
+/// the test fails (a hang is a bug, never a slow pass).
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A pgconn run being put together: arguments, environment and stdin, then
+/// [`Pgconn::run`] with a hard timeout. Starts from [`pgconn`]'s clean
+/// environment.
+pub struct Pgconn {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    timeout: std::time::Duration,
+}
+
+impl Pgconn {
+    /// `pgconn ARGS`.
+    pub fn new(args: &[&str]) -> Self {
+        Pgconn {
+            cmd: pgconn(args),
+            stdin: None,
+            timeout: RUN_LIMIT,
+        }
+    }
+
+    /// More arguments.
+    pub fn args<S: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
+    /// One environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Several environment variables.
+    pub fn envs<'a>(mut self, vars: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> Self {
+        for (k, v) in vars {
+            self.cmd.env(k, v);
+        }
+        self
+    }
+
+    /// Removes inherited variables.
+    pub fn env_remove(mut self, keys: &[&str]) -> Self {
+        for k in keys {
+            self.cmd.env_remove(k);
+        }
+        self
+    }
+
+    /// HOME (and the XDG runtime dir) in `dir`, so nothing of the machine's
+    /// `~/.kube`, `~/.vault-token` or keyring session leaks in.
+    pub fn home(self, dir: &Path) -> Self {
+        self.env("HOME", dir).env("XDG_RUNTIME_DIR", dir)
+    }
+
+    /// The catalog, through `$PGCONN_CATALOG`.
+    pub fn catalog(self, path: &Path) -> Self {
+        self.env("PGCONN_CATALOG", path)
+    }
+
+    /// Bytes on stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// A different hard limit than [`RUN_LIMIT`].
+    pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Runs it, killing it at the limit.
+    pub fn run(self) -> super::run::Run {
+        super::run::run(self.cmd, self.stdin.as_deref(), self.timeout)
+    }
+}
+
+/// A temporary directory for one test: HOME of its pgconn runs, its catalog
+/// and whatever files it writes. Removed when dropped.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A fresh, empty directory.
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `name` (relative to it) with `text`; its path.
+    pub fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, text).expect("write a scratch file");
+        path
+    }
+}

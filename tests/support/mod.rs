@@ -2,3 +2,4 @@
 
 pub mod cli;
 pub mod lab;
+pub mod run;
