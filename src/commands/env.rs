@@ -3,13 +3,12 @@
 
 use std::io::Write as _;
 
-use super::{Context, connect};
+use super::{Context, Needs, connect};
 use crate::cli::EnvArgs;
 use crate::connstr::url::component;
 use crate::error::{Error, Exit};
 use crate::output;
 use crate::pgenv::{self, Include};
-use crate::platform;
 use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 
 /// Runs `env`.
@@ -17,14 +16,11 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
     let style = ctx.err;
     super::check_prefix(args.prefix.as_deref())?;
     let catalog = ctx.catalog()?;
-    let conn = connect(
-        ctx,
-        &catalog,
-        &args.target,
-        args.pin_ip,
-        !args.no_password,
-        platform::system_roots(),
-    )?;
+    let needs = Needs {
+        pin_ip: args.pin_ip,
+        password: !args.no_password,
+    };
+    let conn = connect(ctx, &catalog, &args.target, needs)?;
     let params = conn.params();
     let include = Include {
         password: true,

@@ -148,15 +148,25 @@ impl Connection<'_> {
     }
 }
 
-/// Resolves the target and, when `with_password`, its credential.
+/// What a connection needs besides its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// `--pin-ip`: dial the catalog's IP (libpq `hostaddr`).
+    pub pin_ip: bool,
+    /// Fetch the credential (not for `--no-password`).
+    pub password: bool,
+}
+
+/// Resolves the target and, when asked, its credential; roots are named
+/// for the libpq on this machine.
 pub fn connect<'c>(
     ctx: &Context,
     catalog: &'c Catalog,
     args: &TargetArgs,
-    pin_ip: bool,
-    with_password: bool,
-    roots: SystemRoots,
+    needs: Needs,
 ) -> Result<Connection<'c>, Error> {
+    let roots = crate::platform::system_roots();
+    let (pin_ip, with_password) = (needs.pin_ip, needs.password);
     let target = select(catalog, args)?;
     let hostaddr = if pin_ip {
         let endpoint = target.endpoint;

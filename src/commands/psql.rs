@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{Connection, Context, connect};
+use super::{Connection, Context, Needs, connect};
 use crate::cli::PsqlArgs;
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
@@ -37,14 +37,11 @@ pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
     let style = ctx.err;
     let catalog = ctx.catalog()?;
     let psql = Psql::find()?;
-    let mut conn = connect(
-        ctx,
-        &catalog,
-        &args.target,
-        args.pin_ip,
-        true,
-        platform::system_roots(),
-    )?;
+    let needs = Needs {
+        pin_ip: args.pin_ip,
+        password: true,
+    };
+    let mut conn = connect(ctx, &catalog, &args.target, needs)?;
     if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
         output::note(
             style,

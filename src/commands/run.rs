@@ -4,13 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Context, connect};
+use super::{Context, Needs, connect};
 use crate::cli::RunArgs;
 use crate::error::{Error, Exit};
 use crate::launch::run_child;
 use crate::output;
 use crate::pgenv::{self, Include};
-use crate::platform;
 
 /// Tools that need a whole session (dumps, migrations with locks and SET).
 const SESSION_TOOLS: &[&str] = &[
@@ -35,14 +34,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Exit, Error> {
         ));
     };
     let catalog = ctx.catalog()?;
-    let conn = connect(
-        ctx,
-        &catalog,
-        &args.target,
-        args.pin_ip,
-        true,
-        platform::system_roots(),
-    )?;
+    let needs = Needs {
+        pin_ip: args.pin_ip,
+        password: true,
+    };
+    let conn = connect(ctx, &catalog, &args.target, needs)?;
     let tool = Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,25 +1,21 @@
 //! `pgconn url`: one line on stdout, a connection string that works as
 //! printed; notes on stderr.
 
-use super::{Context, connect};
+use super::{Context, Needs, connect};
 use crate::cli::UrlArgs;
 use crate::connstr;
 use crate::error::{Error, Exit};
 use crate::output;
-use crate::platform;
 
 /// Runs `url`.
 pub fn run(ctx: &Context, args: &UrlArgs) -> Result<Exit, Error> {
     let style = ctx.err;
     let catalog = ctx.catalog()?;
-    let conn = connect(
-        ctx,
-        &catalog,
-        &args.target,
-        args.pin_ip,
-        !args.no_password,
-        platform::system_roots(),
-    )?;
+    let needs = Needs {
+        pin_ip: args.pin_ip,
+        password: !args.no_password,
+    };
+    let conn = connect(ctx, &catalog, &args.target, needs)?;
     let rendered = connstr::render(args.format, &conn.params())?;
     if ctx.verbose() {
         if let Some(c) = &conn.credential {

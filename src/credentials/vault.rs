@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::runtime::block_on;
-use super::vault_client::{VaultClient, VaultEnv};
+use super::vault_client::{NO_VAULT, VaultClient, VaultEnv, exchange};
 use super::{Found, Outcome, Secret, Source};
 
 /// How long answers are kept in the cache.
@@ -135,21 +134,16 @@ impl Source for VaultSource {
     }
 
     fn fetch(&self) -> Outcome {
-        let Some(env) = VaultEnv::from_env() else {
-            return Outcome::Skipped("VAULT_ADDR is not set".into());
-        };
-        let timeout = self.timeout;
-        match block_on(
-            &format!("Vault {}", env.addr),
-            timeout * 3,
-            read(self, &env, timeout),
-        ) {
-            Ok(Ok(password)) => {
+        match exchange(self.timeout, async |env| {
+            read(self, env, self.timeout).await
+        }) {
+            None => Outcome::Skipped(NO_VAULT.into()),
+            Some(Ok(password)) => {
                 let mut found = Found::password(password);
                 found.ttl = Some(CACHE_TTL);
                 Outcome::Found(found)
             }
-            Ok(Err(e)) | Err(e) => Outcome::Failed(e),
+            Some(Err(e)) => Outcome::Failed(e),
         }
     }
 }

@@ -298,3 +298,18 @@ impl VaultClient {
         Err(VaultError { message })
     }
 }
+
+/// One bounded exchange with the Vault named by the environment: every step
+/// within `timeout`, the whole within three. `None` when `VAULT_ADDR` is
+/// unset (the source does not apply).
+pub(super) fn exchange<T>(
+    timeout: Duration,
+    f: impl AsyncFnOnce(&VaultEnv) -> Result<T, String>,
+) -> Option<Result<T, String>> {
+    let env = VaultEnv::from_env()?;
+    let what = format!("Vault {}", env.addr);
+    Some(super::runtime::block_on(&what, timeout * 3, f(&env)).and_then(|r| r))
+}
+
+/// Why a Vault source does not apply.
+pub(super) const NO_VAULT: &str = "VAULT_ADDR is not set";

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::runtime::block_on;
-use super::vault_client::{VaultClient, VaultEnv};
+use super::vault_client::{NO_VAULT, VaultClient, VaultEnv, exchange};
 use super::{Found, Lease, Outcome, Secret, Source, now};
 
 /// Dynamic credentials of one database engine role.
@@ -78,7 +78,7 @@ fn with_client<T>(
     timeout: Duration,
     f: impl AsyncFnOnce(VaultClient) -> Result<T, String>,
 ) -> Result<T, String> {
-    let env = VaultEnv::from_env().ok_or("VAULT_ADDR is not set")?;
+    let env = VaultEnv::from_env().ok_or(NO_VAULT)?;
     block_on(what, timeout * 3, async {
         let client = VaultClient::connect(&env, timeout).await?;
         f(client).await
@@ -96,24 +96,19 @@ impl Source for VaultDatabaseSource {
     }
 
     fn fetch(&self) -> Outcome {
-        let Some(env) = VaultEnv::from_env() else {
-            return Outcome::Skipped("VAULT_ADDR is not set".into());
-        };
-        let timeout = self.timeout;
         let path = self.creds_path();
-        match block_on(
-            &format!("Vault {}", env.addr),
-            timeout * 3,
-            issue(&path, &env, timeout),
-        ) {
-            Ok(Ok((user, password, lease))) => {
+        match exchange(self.timeout, async |env| {
+            issue(&path, env, self.timeout).await
+        }) {
+            None => Outcome::Skipped(NO_VAULT.into()),
+            Some(Ok((user, password, lease))) => {
                 let mut found = Found::password(password);
                 found.user = Some(user);
                 found.ttl = Some(Duration::from_secs(lease.duration));
                 found.lease = Some(lease);
                 Outcome::Found(found)
             }
-            Ok(Err(e)) | Err(e) => Outcome::Failed(e),
+            Some(Err(e)) => Outcome::Failed(e),
         }
     }
 
