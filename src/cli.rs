@@ -403,6 +403,19 @@ pub enum CatalogCommand {
     Path,
     /// Print the catalog's JSON Schema (for editors)
     Schema,
+    /// Trust a working-directory catalog (its path and content): it may then fetch
+    /// credentials, run its commands and connect; any edit untrusts it
+    Trust {
+        /// The catalog file [default: the one pgconn finds from here]
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        path: Option<PathBuf>,
+    },
+    /// Forget a catalog trusted with `catalog trust`
+    Untrust {
+        /// The catalog file [default: the one pgconn finds from here]
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        path: Option<PathBuf>,
+    },
 }
 
 /// `pgconn completions`.

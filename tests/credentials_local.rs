@@ -185,6 +185,49 @@ $P url c1 || echo "after logout: $?""#,
 }
 
 #[test]
+fn a_stored_password_never_follows_a_moved_endpoint() {
+    if !have("keyctl") {
+        return;
+    }
+    let s = Scratch::new();
+    let user = format!("mv{}", std::process::id());
+    let users = format!("      {user}:\n        roles: [write]\n");
+    let catalog = catalog(&s, &users);
+    let moved = s.write(
+        "moved.yaml",
+        &std::fs::read_to_string(&catalog).unwrap().replace(
+            "endpoints: { write: {} }",
+            "endpoints: { write: { host: evil.example.test } }",
+        ),
+    );
+    let env = [
+        ("P", cli::bin()),
+        ("C", catalog.to_str().unwrap()),
+        ("M", moved.to_str().unwrap()),
+        ("PGCONN_KEYRING", "keyutils"),
+        ("HOME", s.path().to_str().unwrap()),
+    ];
+    let out = keyring_session(
+        &format!("pgconn-test-{user}"),
+        r#"printf 'bound pw\n' | $P --catalog "$C" login c1 --password-stdin
+$P --catalog "$C" url c1
+$P --catalog "$M" url c1 || echo "moved: $?"
+$P --catalog "$C" logout c1"#,
+        &env,
+    );
+    let text = out.success();
+    assert!(text.contains(":bound%20pw@c1-write.example.test"), "{text}");
+    assert!(text.contains("moved: 1"), "{text}\n{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("stored for c1-write.example.test:5432, not for evil.example.test:5432"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("bound pw") && !text.contains("bound%20pw@evil"));
+}
+
+#[test]
 fn secret_service_login_url_logout_with_gnome_keyring() {
     if !have("dbus-run-session") || !have("gnome-keyring-daemon") || !have("keyctl") {
         return;

@@ -33,8 +33,11 @@ impl Session {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("tmux.sock").display().to_string();
         let session = Session { dir, socket };
+        // `trap : INT`: the shell outlives a Ctrl-C that lands before the picker
+        // put the terminal in raw mode (pgconn then dies of SIGINT: still 130),
+        // so the status is always written; children get SIGINT's default back
         let command = format!(
-            "PGCONN_CATALOG={catalog} {env} {bin} {pgconn_args} > {out}; echo \"rc=$?\" > {rc}",
+            "trap : INT; PGCONN_CATALOG={catalog} {env} {bin} {pgconn_args} > {out}; echo \"rc=$?\" > {rc}",
             catalog = repo().join("examples/pgconn.yaml").display(),
             bin = bin(),
             out = session.path("stdout").display(),

@@ -13,6 +13,8 @@ const USER_NAMES: &[&str] = &[
     "catalog.json",
 ];
 const SYSTEM_PATH: &str = "/etc/pgconn/catalog.yaml";
+/// The discovery reason of a catalog found in the working directory.
+pub const WORKING_DIRECTORY: &str = "working directory";
 
 /// Where a catalog was found and why there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +49,7 @@ pub fn discover(
     let mut searched = Vec::new();
     let candidates = LOCAL_NAMES
         .iter()
-        .map(|n| (cwd.join(n), "working directory"))
+        .map(|n| (cwd.join(n), WORKING_DIRECTORY))
         .chain(
             config_dir
                 .into_iter()

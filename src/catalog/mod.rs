@@ -13,6 +13,7 @@ pub mod schema;
 mod snapshot;
 mod sources;
 mod template;
+pub mod trust;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use model::{
     SourceSpec, SslMode, User,
 };
 pub use node::Pos;
+pub use trust::{Trust, TrustStore};
 
 /// How serious a [`Diagnostic`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,29 @@ pub enum CatalogError {
         /// The file.
         path: PathBuf,
     },
+    /// Someone other than the user could have written the file.
+    #[error("refusing catalog {}: it {problem}", .path.display())]
+    UnsafeFile {
+        /// The file.
+        path: PathBuf,
+        /// Who else could write it.
+        problem: String,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// A working-directory catalog the user has not trusted, for a command
+    /// that would fetch credentials, run commands or connect.
+    #[error(
+        "catalog {} is not trusted{}: pgconn would fetch credentials and connect where it says",
+        .path.display(),
+        if *.edited { " (it changed since it was trusted)" } else { "" }
+    )]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// Whether an earlier content of it was trusted.
+        edited: bool,
+    },
     /// The file has syntax or schema errors.
     #[error("{}", render_all(.path, .diagnostics))]
     Invalid {
@@ -116,6 +141,14 @@ impl CatalogError {
                  (`pgconn catalog schema` describes the format)"
                     .into(),
             ),
+            CatalogError::UnsafeFile { fix, .. } => Some(format!(
+                "run `{fix}` (a catalog decides where passwords go and which commands run)"
+            )),
+            CatalogError::Untrusted { path, .. } => Some(format!(
+                "read it, then run `pgconn catalog trust {}`; describing commands (ls, show, \
+                 url --no-password) work without trust",
+                trust::shell_quote(path)
+            )),
             CatalogError::Invalid { path, .. } => Some(format!(
                 "fix the lines above; `pgconn catalog validate --catalog {}` re-checks",
                 path.display()
@@ -186,6 +219,75 @@ pub fn load_fast(path: &Path) -> Result<Catalog, CatalogError> {
     let loaded = load(path)?;
     snapshot::write(path, &loaded.catalog);
     Ok(loaded.catalog)
+}
+
+/// What a catalog is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Fetching credentials, running commands, connecting, writing files:
+    /// an untrusted catalog is an error, found before it is even parsed.
+    Use,
+    /// Only describing it (`ls`, `show`, `url --no-password`): an untrusted
+    /// catalog is read, and the caller says that it is untrusted.
+    Describe,
+}
+
+/// A catalog opened for a command, and how far it is trusted.
+#[derive(Debug)]
+pub struct Opened {
+    /// Where it was found and why there.
+    pub found: Discovery,
+    /// How far it is trusted.
+    pub trust: Trust,
+    /// The validated catalog.
+    pub catalog: Catalog,
+}
+
+/// Opens the catalog `found`: refuses a file others could have written,
+/// decides its trust (a working-directory catalog is hashed and parsed from
+/// the same bytes, so what is trusted is what is used), and for
+/// [`Purpose::Use`] refuses an untrusted one before parsing it.
+pub fn open(
+    found: Discovery,
+    store: Option<&trust::TrustStore>,
+    purpose: Purpose,
+) -> Result<Opened, CatalogError> {
+    trust::check_owner_and_mode(&found.path)?;
+    if !trust::needs_recorded_trust(found.reason) {
+        let catalog = load_fast(&found.path)?;
+        let trust = Trust::ByPlace(found.reason);
+        return Ok(Opened {
+            found,
+            trust,
+            catalog,
+        });
+    }
+    let unreadable = |source| CatalogError::Unreadable {
+        path: found.path.clone(),
+        source,
+    };
+    let bytes = std::fs::read(&found.path).map_err(unreadable)?;
+    let canonical = std::fs::canonicalize(&found.path).map_err(unreadable)?;
+    let digest = trust::digest(&bytes);
+    let trust = if store.is_some_and(|s| s.is_trusted(&canonical, &digest)) {
+        Trust::Recorded
+    } else {
+        Trust::Untrusted
+    };
+    if purpose == Purpose::Use && !trust.allows_use() {
+        return Err(CatalogError::Untrusted {
+            path: found.path,
+            edited: store.is_some_and(|s| s.knows(&canonical)),
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let catalog = load_str(&found.path, &text)?.catalog;
+    Ok(Opened {
+        found,
+        trust,
+        catalog,
+    })
 }
 
 /// Reads and validates the catalog at `path`.

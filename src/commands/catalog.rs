@@ -1,14 +1,20 @@
-//! `pgconn catalog validate | path | schema`.
+//! `pgconn catalog validate | path | schema | trust | untrust`.
+
+use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::catalog::{self, CatalogError, schema};
+use crate::catalog::trust::{self, TrustStore};
+use crate::catalog::{self, Catalog, CatalogError, Purpose, SourceSpec, Trust, schema};
 use crate::error::{Error, Exit};
 use crate::output;
 
 /// `catalog validate`: every problem at once; warnings do not fail.
 pub fn validate(ctx: &Context) -> Result<Exit, Error> {
     let found = ctx.discover()?;
+    trust::check_owner_and_mode(&found.path)?;
     let loaded = catalog::load(&found.path)?;
+    ctx.open(Purpose::Describe)
+        .map(|opened| note_trust(ctx, &opened.found.path, &opened.trust))?;
     for w in &loaded.warnings {
         eprintln!("{}", w.render(&found.path));
     }
@@ -38,9 +44,131 @@ pub fn path(ctx: &Context) -> Result<Exit, Error> {
         .into());
     }
     output::line(&found.path.display().to_string())?;
+    let opened = ctx.open(Purpose::Describe)?;
     if ctx.verbose() {
-        output::note(style, &format!("found through {}", found.reason));
+        output::note(
+            style,
+            &format!(
+                "found through {}; {}",
+                found.reason,
+                opened.trust.describe()
+            ),
+        );
+    } else {
+        note_trust(ctx, &found.path, &opened.trust);
     }
+    Ok(Exit::Success)
+}
+
+/// Says on stderr that a catalog is untrusted, and how to trust it.
+fn note_trust(ctx: &Context, path: &Path, trust: &Trust) {
+    if !trust.allows_use() {
+        output::note(
+            ctx.err,
+            &format!(
+                "{} is not trusted: only describing commands work; `pgconn catalog trust {}` allows the rest",
+                path.display(),
+                trust::shell_quote(path)
+            ),
+        );
+    }
+}
+
+/// The catalog file a trust command is about: PATH, else the one found from here.
+fn trust_target(ctx: &Context, path: Option<&Path>) -> Result<PathBuf, Error> {
+    match path {
+        Some(p) => Ok(p.to_path_buf()),
+        None => Ok(ctx.discover()?.path),
+    }
+}
+
+fn store() -> Result<TrustStore, Error> {
+    TrustStore::user().ok_or_else(|| {
+        Error::usage(
+            "no data directory to keep trusted catalogs in",
+            "set HOME (or XDG_DATA_HOME)",
+        )
+    })
+}
+
+/// `catalog trust [PATH]`: records the catalog's canonical path and the
+/// SHA-256 of its content; says what the user just allowed.
+pub fn trust(ctx: &Context, path: Option<&Path>) -> Result<Exit, Error> {
+    let path = trust_target(ctx, path)?;
+    trust::check_owner_and_mode(&path)?;
+    let unreadable = |source| CatalogError::Unreadable {
+        path: path.clone(),
+        source,
+    };
+    let bytes = std::fs::read(&path).map_err(unreadable)?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let loaded = catalog::load_str(&path, &text)?;
+    let canonical = std::fs::canonicalize(&path).map_err(unreadable)?;
+    let digest = trust::digest(&bytes);
+    let store = store()?;
+    store
+        .trust(&canonical, &digest)
+        .map_err(|source| Error::Io {
+            context: format!("recording trust in {}", store.file().display()),
+            source,
+        })?;
+    output::line(&format!(
+        "trusted {} (sha256 {})",
+        canonical.display(),
+        &digest[..16]
+    ))?;
+    output::note(ctx.err, &what_it_allows(&loaded.catalog));
+    Ok(Exit::Success)
+}
+
+/// One line on what trusting this catalog allows: where passwords go and
+/// which commands run.
+fn what_it_allows(catalog: &Catalog) -> String {
+    let hosts: Vec<String> = catalog
+        .clusters
+        .iter()
+        .flat_map(|c| &c.endpoints)
+        .map(|e| format!("{}:{}", e.host, e.port))
+        .collect();
+    let commands: Vec<String> = catalog
+        .clusters
+        .iter()
+        .flat_map(|c| &c.users)
+        .flat_map(|u| u.credentials.iter().flatten())
+        .filter_map(|s| match s {
+            SourceSpec::Command { argv } => Some(argv.join(" ")),
+            _ => None,
+        })
+        .collect();
+    let commands = if commands.is_empty() {
+        "no commands".to_string()
+    } else {
+        format!("commands: {}", commands.join("; "))
+    };
+    crate::knowledge::sanitize(&format!(
+        "it sends passwords to {} endpoint(s) ({}) and runs {commands}; any edit untrusts it",
+        hosts.len(),
+        hosts.join(", ")
+    ))
+}
+
+/// `catalog untrust [PATH]`.
+pub fn untrust(ctx: &Context, path: Option<&Path>) -> Result<Exit, Error> {
+    let path = trust_target(ctx, path)?;
+    let canonical =
+        std::fs::canonicalize(&path).unwrap_or_else(|_| std::path::absolute(&path).unwrap_or(path));
+    let store = store()?;
+    let removed = store.untrust(&canonical).map_err(|source| Error::Io {
+        context: format!("updating {}", store.file().display()),
+        source,
+    })?;
+    let what = if removed {
+        "untrusted"
+    } else {
+        "was not trusted"
+    };
+    output::line(&format!("{}: {what}", canonical.display()))?;
     Ok(Exit::Success)
 }
 

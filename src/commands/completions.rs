@@ -70,11 +70,14 @@ pub fn complete_cluster(current: &OsStr) -> Vec<CompletionCandidate> {
     let Ok(found) = super::discover(catalog_flag(&args).as_deref()) else {
         return Vec::new();
     };
-    let Ok(loaded) = catalog::load(&found.path) else {
+    // an untrusted working-directory catalog is not even parsed: pressing TAB
+    // in a cloned repository must not read what it says
+    let store = catalog::TrustStore::user();
+    let Ok(opened) = catalog::open(found, store.as_ref(), catalog::Purpose::Use) else {
         return Vec::new();
     };
     let prefix = current.to_string_lossy();
-    loaded
+    opened
         .catalog
         .clusters
         .iter()

@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::catalog::{self as cat, Catalog, Discovery};
+use crate::catalog::trust::{self, TrustStore};
+use crate::catalog::{self as cat, Catalog, Discovery, Opened, Purpose};
 use crate::cli::Cli;
 use crate::credentials;
 use crate::error::Error;
-use crate::output::{ColorWhen, Style};
+use crate::output::{self, ColorWhen, Style};
 
 /// What every command receives.
 #[derive(Debug, Clone)]
@@ -62,10 +63,34 @@ impl Context {
         discover(self.catalog_flag.as_deref())
     }
 
-    /// Finds and loads the catalog.
+    /// The catalog, for a command that fetches credentials, runs commands,
+    /// connects or writes files: an untrusted one is an error (exit 2) before
+    /// anything of it is used.
     pub fn catalog(&self) -> Result<Catalog, Error> {
+        Ok(self.open(Purpose::Use)?.catalog)
+    }
+
+    /// The catalog, for a command that only describes it: an untrusted one
+    /// is read, with a note on stderr saying so and how to trust it.
+    pub fn catalog_to_describe(&self) -> Result<Catalog, Error> {
+        let opened = self.open(Purpose::Describe)?;
+        if !opened.trust.allows_use() {
+            output::note(
+                self.err,
+                &format!(
+                    "{} is not trusted: only describing commands work; `pgconn catalog trust {}` allows the rest",
+                    opened.found.path.display(),
+                    trust::shell_quote(&opened.found.path)
+                ),
+            );
+        }
+        Ok(opened.catalog)
+    }
+
+    /// The catalog with where it was found and how far it is trusted.
+    pub fn open(&self, purpose: Purpose) -> Result<Opened, Error> {
         let found = self.discover()?;
-        Ok(cat::load_fast(&found.path)?)
+        Ok(cat::open(found, TrustStore::user().as_ref(), purpose)?)
     }
 
     /// The settings of the credential sources for endpoints of `catalog`:

@@ -15,7 +15,11 @@ use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
     let style = ctx.err;
     super::check_prefix(args.prefix.as_deref())?;
-    let catalog = ctx.catalog()?;
+    let catalog = if args.no_password {
+        ctx.catalog_to_describe()?
+    } else {
+        ctx.catalog()?
+    };
     let needs = Needs {
         pin_ip: args.pin_ip,
         password: !args.no_password,

@@ -48,8 +48,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> Result<Exit, Error> {
 
 /// The catalog when one is found and valid; explain never fails for want of one.
 fn quiet_catalog(ctx: &Context) -> Option<catalog::Catalog> {
-    let found = ctx.discover().ok()?;
-    catalog::load(&found.path).ok().map(|l| l.catalog)
+    ctx.open(catalog::Purpose::Describe).ok().map(|o| o.catalog)
 }
 
 /// The message: the arguments, or stdin for `-` or when none are given and

@@ -82,7 +82,14 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<Exit, Error> {
         args,
         &format!("Password for {} on {}", target.user, target.cluster.name),
     )?;
-    store.set(&service, &account, &password).map_err(|e| {
+    let endpoints: Vec<(String, u16)> = target
+        .cluster
+        .endpoints
+        .iter()
+        .map(|e| (e.host.clone(), e.port))
+        .collect();
+    let value = keyring::bind(&endpoints, &password);
+    store.set(&service, &account, &value).map_err(|e| {
         keyring_error(format!(
             "cannot store the password in {} (service {service}, account {account}): {e}",
             store.name()

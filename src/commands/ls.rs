@@ -46,7 +46,7 @@ fn rows(catalog: &Catalog) -> Vec<Row<'_>> {
 
 /// Runs `ls`.
 pub fn run(ctx: &Context, args: &LsArgs) -> Result<Exit, Error> {
-    let catalog = ctx.catalog()?;
+    let catalog = ctx.catalog_to_describe()?;
     let rows = rows(&catalog);
     if args.json {
         output::json(&rows)?;

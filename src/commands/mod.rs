@@ -44,6 +44,10 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(ctx),
         Command::Catalog(CatalogCommand::Path) => catalog::path(ctx),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
+        Command::Catalog(CatalogCommand::Trust { path }) => catalog::trust(ctx, path.as_deref()),
+        Command::Catalog(CatalogCommand::Untrust { path }) => {
+            catalog::untrust(ctx, path.as_deref())
+        }
         Command::Completions(args) => completions::run(args.shell),
         Command::Man(args) => man::run(&args.command),
     }

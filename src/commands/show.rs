@@ -61,7 +61,7 @@ fn user_sources(
 
 /// Runs `show`.
 pub fn run(ctx: &Context, args: &ShowArgs) -> Result<Exit, Error> {
-    let catalog = ctx.catalog()?;
+    let catalog = ctx.catalog_to_describe()?;
     let name = match &args.cluster {
         Some(name) => name.clone(),
         None if crate::picker::available() => crate::picker::pick_cluster(&catalog)?,

@@ -10,7 +10,11 @@ use crate::output;
 /// Runs `url`.
 pub fn run(ctx: &Context, args: &UrlArgs) -> Result<Exit, Error> {
     let style = ctx.err;
-    let catalog = ctx.catalog()?;
+    let catalog = if args.no_password {
+        ctx.catalog_to_describe()?
+    } else {
+        ctx.catalog()?
+    };
     let needs = Needs {
         pin_ip: args.pin_ip,
         password: !args.no_password,

@@ -35,6 +35,15 @@ pub struct Entry {
     pub expires_at: u64,
     /// The lease of dynamic credentials.
     pub lease: Option<Lease>,
+    /// `host:port` of the endpoint it was fetched for: never handed to another.
+    pub endpoint: String,
+}
+
+/// The format version of entries; others are ignored (and refetched).
+const VERSION: u8 = 2;
+
+fn endpoint_of(target: &Target<'_>) -> String {
+    format!("{}:{}", target.endpoint.host, target.endpoint.port)
 }
 
 impl std::fmt::Debug for Entry {
@@ -46,6 +55,7 @@ impl std::fmt::Debug for Entry {
             .field("source", &self.source)
             .field("expires_at", &self.expires_at)
             .field("lease", &self.lease)
+            .field("endpoint", &self.endpoint)
             .finish()
     }
 }
@@ -115,7 +125,7 @@ impl Cache {
     pub fn get(&self, target: &Target<'_>, label: &str) -> Option<Entry> {
         let raw = self.store.get(SERVICE, &account(target, label)).ok()??;
         let entry: Entry = serde_json::from_str(raw.expose()).ok()?;
-        (entry.v == 1).then_some(entry)
+        (entry.v == VERSION).then_some(entry)
     }
 
     fn write(&self, target: &Target<'_>, label: &str, entry: &Entry) {
@@ -133,12 +143,13 @@ impl Cache {
             None => now().saturating_add(static_ttl(ttl).as_secs()),
         };
         let entry = Entry {
-            v: 1,
+            v: VERSION,
             user: credential.user.clone(),
             password: credential.password.expose().to_string(),
             source: credential.source.clone(),
             expires_at,
             lease: credential.lease.clone(),
+            endpoint: endpoint_of(target),
         };
         self.write(target, label, &entry);
     }
@@ -157,6 +168,11 @@ impl Cache {
         source: &dyn Source,
     ) -> Option<Credential> {
         let mut entry = self.get(target, label)?;
+        if entry.endpoint != endpoint_of(target) {
+            // fetched for another host or port (the catalog moved the endpoint)
+            self.remove(target, label);
+            return None;
+        }
         let now = now();
         if let Some(lease) = entry.lease.clone() {
             if !lease.usable_at(now) {
@@ -263,6 +279,39 @@ mod tests {
             "mock",
             keyring_core::mock::Store::new().unwrap(),
         ))
+    }
+
+    #[test]
+    fn an_answer_is_never_handed_to_a_moved_endpoint() {
+        let c = cluster();
+        let cache = cache();
+        let source = Leasing {
+            renewals: Cell::new(0),
+            fail: false,
+        };
+        let cred = Credential {
+            user: "u".into(),
+            password: Secret::new("pw"),
+            source: "leasing".into(),
+            lease: None,
+            cached: false,
+        };
+        cache.put(&target(&c), "leasing", &cred, Duration::from_secs(60));
+        let mut moved = c.clone();
+        moved.endpoints[0].host = "evil.example".into();
+        assert!(cache.answer(&target(&moved), "leasing", &source).is_none());
+        assert!(
+            cache.get(&target(&c), "leasing").is_none(),
+            "the entry is dropped, not kept for later"
+        );
+        cache.put(&target(&c), "leasing", &cred, Duration::from_secs(60));
+        let mut other_port = c.clone();
+        other_port.endpoints[0].port = 6543;
+        assert!(
+            cache
+                .answer(&target(&other_port), "leasing", &source)
+                .is_none()
+        );
     }
 
     #[test]

@@ -309,11 +309,42 @@ pub fn cache_store(choice: Choice) -> Option<Store> {
     }
 }
 
+/// The first line of a value `pgconn login` wrote: the password is bound
+/// to the endpoints it was stored for.
+const BOUND_MAGIC: &str = "pgconn-bound-v1\n";
+
+/// A keyring value as `pgconn login` writes it: the endpoints (host, port)
+/// of the cluster at login time, then the password. Another host or port
+/// never receives it, whatever a later catalog says.
+pub fn bind(endpoints: &[(String, u16)], password: &Secret) -> Secret {
+    let list = serde_json::to_string(endpoints).unwrap_or_else(|_| "[]".into());
+    Secret::new(format!("{BOUND_MAGIC}{list}\n{}", password.expose()))
+}
+
+/// What a keyring value says.
+enum Stored {
+    /// A plain password (an entry the user made, e.g. with `secret-tool`).
+    Plain(Secret),
+    /// A password bound to these endpoints.
+    Bound(Vec<(String, u16)>, Secret),
+}
+
+fn unbind(value: &Secret) -> Stored {
+    let parsed = value.expose().strip_prefix(BOUND_MAGIC).and_then(|rest| {
+        let (list, password) = rest.split_once('\n')?;
+        let endpoints: Vec<(String, u16)> = serde_json::from_str(list).ok()?;
+        Some(Stored::Bound(endpoints, Secret::new(password)))
+    });
+    parsed.unwrap_or_else(|| Stored::Plain(Secret::new(value.expose())))
+}
+
 /// Reads a password from the OS keyring.
 #[derive(Debug)]
 pub struct KeyringSource {
     service: String,
     account: String,
+    /// The endpoint the password would be sent to.
+    endpoint: (String, u16),
 }
 
 impl KeyringSource {
@@ -322,6 +353,28 @@ impl KeyringSource {
         KeyringSource {
             service: service.unwrap_or_else(|| DEFAULT_SERVICE.to_string()),
             account: account.unwrap_or_else(|| default_account(&target.cluster.name, &target.user)),
+            endpoint: (target.endpoint.host.clone(), target.endpoint.port),
+        }
+    }
+
+    /// The password of a stored value, unless it is bound to other endpoints.
+    fn usable(&self, value: &Secret) -> Result<Secret, String> {
+        match unbind(value) {
+            Stored::Plain(password) => Ok(password),
+            Stored::Bound(endpoints, password) if endpoints.contains(&self.endpoint) => {
+                Ok(password)
+            }
+            Stored::Bound(endpoints, _) => {
+                let stored: Vec<String> =
+                    endpoints.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+                Err(format!(
+                    "the stored password was stored for {}, not for {}:{}; it is not sent to another \
+                     host or port (`pgconn login` stores it anew for this catalog)",
+                    stored.join(", "),
+                    self.endpoint.0,
+                    self.endpoint.1
+                ))
+            }
         }
     }
 }
@@ -347,7 +400,11 @@ impl Source for KeyringSource {
         let mut failed = false;
         for store in &stores {
             match store.get(&self.service, &self.account) {
-                Ok(Some(password)) => {
+                Ok(Some(value)) => {
+                    let password = match self.usable(&value) {
+                        Ok(password) => password,
+                        Err(e) => return Outcome::Failed(e),
+                    };
                     let mut found = Found::password(password);
                     found.via = Some(format!("{} ({})", self.label(), store.name()));
                     if store.remote {
@@ -378,6 +435,24 @@ impl Source for KeyringSource {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bound_values_unbind_only_for_their_endpoints() {
+        let pw = Secret::new("p\nw:1");
+        let value = bind(
+            &[("a.example".into(), 5432), ("b.example".into(), 5433)],
+            &pw,
+        );
+        assert!(!format!("{value:?}").contains("p\nw"));
+        match unbind(&value) {
+            Stored::Bound(endpoints, password) => {
+                assert_eq!(endpoints.len(), 2);
+                assert_eq!(password.expose(), "p\nw:1");
+            }
+            Stored::Plain(_) => panic!("a bound value reads as bound"),
+        }
+        assert!(matches!(unbind(&Secret::new("plain")), Stored::Plain(p) if p.expose() == "plain"));
+    }
+
     use super::*;
 
     #[test]

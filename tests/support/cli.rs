@@ -118,6 +118,21 @@ impl Pgconn {
         self.env("HOME", dir).env("XDG_RUNTIME_DIR", dir)
     }
 
+    /// HOME in `dir` and every XDG base dir below it (config, data with the
+    /// trust store, cache): a user of their own.
+    pub fn user_in(self, dir: &Path) -> Self {
+        self.home(dir)
+            .env("XDG_CONFIG_HOME", dir.join(".config"))
+            .env("XDG_DATA_HOME", dir.join(".local/share"))
+            .env("XDG_CACHE_HOME", dir.join(".cache"))
+    }
+
+    /// The working directory.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// The catalog, through `$PGCONN_CATALOG`.
     pub fn catalog(self, path: &Path) -> Self {
         self.env("PGCONN_CATALOG", path)
