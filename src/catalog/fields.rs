@@ -34,6 +34,7 @@ impl Report {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         self.diagnostics.push(Diagnostic {
+            origin: None,
             severity,
             pos,
             path: path.to_string(),

@@ -6,9 +6,11 @@
 
 mod discover;
 mod fields;
+mod include;
 mod model;
 mod node;
 mod parse;
+pub mod remote;
 pub mod schema;
 mod snapshot;
 mod sources;
@@ -38,6 +40,8 @@ pub enum Severity {
 /// One problem found in a catalog.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// The included file or URL it is in, when not the catalog itself.
+    pub origin: Option<String>,
     /// Error or warning.
     pub severity: Severity,
     /// Where in the file.
@@ -62,12 +66,11 @@ impl Diagnostic {
         } else {
             format!("{}: ", self.path)
         };
-        let mut out = format!(
-            "{}:{}: {severity}: {at}{}",
-            file.display(),
-            self.pos,
-            self.message
-        );
+        let file = self
+            .origin
+            .clone()
+            .unwrap_or_else(|| file.display().to_string());
+        let mut out = format!("{file}:{}: {severity}: {at}{}", self.pos, self.message);
         if let Some(hint) = &self.hint {
             out.push_str("\n  hint: ");
             out.push_str(hint);
@@ -121,6 +124,20 @@ pub enum CatalogError {
         path: PathBuf,
         /// Whether an earlier content of it was trusted.
         edited: bool,
+    },
+    /// A remote catalog (or include) cannot be had, or was refused.
+    #[error("catalog {source_name}: {reason}")]
+    Remote {
+        /// The URL or `k8s:` source.
+        source_name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The includes of a catalog form a cycle.
+    #[error("catalog includes form a cycle: {}", .chain.join(" → "))]
+    IncludeCycle {
+        /// The files and URLs, in include order, back to the first.
+        chain: Vec<String>,
     },
     /// The file has syntax or schema errors.
     #[error("{}", render_all(.path, .diagnostics))]
@@ -207,18 +224,27 @@ pub struct Loaded {
     pub catalog: Catalog,
     /// Warnings (never errors).
     pub warnings: Vec<Diagnostic>,
+    /// Lines for stderr (a remote include used from its last good copy).
+    pub notes: Vec<String>,
 }
 
 /// The validated catalog at `path`, from a current snapshot when the file is
 /// large (see [`snapshot`]); warnings are not kept. `catalog validate` uses
 /// [`load`], which always reads the file.
-pub fn load_fast(path: &Path) -> Result<Catalog, CatalogError> {
+pub fn load_fast(path: &Path) -> Result<Loaded, CatalogError> {
     if let Some(catalog) = snapshot::read(path) {
-        return Ok(catalog);
+        return Ok(Loaded {
+            catalog,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        });
     }
     let loaded = load(path)?;
-    snapshot::write(path, &loaded.catalog);
-    Ok(loaded.catalog)
+    // a catalog with includes changes when they do: never snapshotted
+    if loaded.catalog.sources.len() <= 1 {
+        snapshot::write(path, &loaded.catalog);
+    }
+    Ok(loaded)
 }
 
 /// What a catalog is opened for.
@@ -241,6 +267,8 @@ pub struct Opened {
     pub trust: Trust,
     /// The validated catalog.
     pub catalog: Catalog,
+    /// Lines for stderr (a remote source used from its last good copy).
+    pub notes: Vec<String>,
 }
 
 /// Opens the catalog `found`: refuses a file others could have written,
@@ -251,15 +279,34 @@ pub fn open(
     found: Discovery,
     store: Option<&trust::TrustStore>,
     purpose: Purpose,
+    force_refresh: bool,
 ) -> Result<Opened, CatalogError> {
+    if let Some(remote) = remote::Remote::parse(&found.path.display().to_string()) {
+        let fetched = remote::fetch(&remote?, remote::DEFAULT_REFRESH, force_refresh)?;
+        let loaded = load_source(&found.path, &fetched.text, force_refresh)?;
+        let trust = Trust::ByPlace(found.reason);
+        let mut notes = fetched.note.into_iter().collect::<Vec<_>>();
+        notes.extend(loaded.notes);
+        return Ok(Opened {
+            found,
+            trust,
+            catalog: loaded.catalog,
+            notes,
+        });
+    }
     trust::check_owner_and_mode(&found.path)?;
     if !trust::needs_recorded_trust(found.reason) {
-        let catalog = load_fast(&found.path)?;
+        let loaded = if force_refresh {
+            load_refreshed(&found.path)?
+        } else {
+            load_fast(&found.path)?
+        };
         let trust = Trust::ByPlace(found.reason);
         return Ok(Opened {
             found,
             trust,
-            catalog,
+            catalog: loaded.catalog,
+            notes: loaded.notes,
         });
     }
     let unreadable = |source| CatalogError::Unreadable {
@@ -268,7 +315,7 @@ pub fn open(
     };
     let bytes = std::fs::read(&found.path).map_err(unreadable)?;
     let canonical = std::fs::canonicalize(&found.path).map_err(unreadable)?;
-    let digest = trust::digest(&bytes);
+    let digest = trust::digest(&include::local_closure(&found.path, &bytes));
     let trust = if store.is_some_and(|s| s.is_trusted(&canonical, &digest)) {
         Trust::Recorded
     } else {
@@ -282,12 +329,28 @@ pub fn open(
     }
     let text = String::from_utf8(bytes)
         .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    let catalog = load_str(&found.path, &text)?.catalog;
+    let loaded = load_source(&found.path, &text, force_refresh)?;
     Ok(Opened {
         found,
         trust,
-        catalog,
+        catalog: loaded.catalog,
+        notes: loaded.notes,
     })
+}
+
+/// Reads the catalog at `path` and refetches its remote includes now.
+fn load_refreshed(path: &Path) -> Result<Loaded, CatalogError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_source(path, &text, true)
+}
+
+/// The bytes a working-directory catalog is trusted by: its own and those
+/// of the local files it includes.
+pub fn trusted_bytes(path: &Path, bytes: &[u8]) -> Vec<u8> {
+    include::local_closure(path, bytes)
 }
 
 /// Reads and validates the catalog at `path`.
@@ -300,17 +363,31 @@ pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
 }
 
 fn read_tree(path: &Path, text: &str) -> Result<node::Node, CatalogError> {
-    let format = format_of(path).ok_or_else(|| CatalogError::UnknownFormat {
-        path: path.to_path_buf(),
-    })?;
+    read_tree_named(&path.display().to_string(), text, false)
+}
+
+/// Reads the document `name` (a path or URL, whose extension picks the
+/// format; a URL without one is YAML).
+fn read_tree_named(name: &str, text: &str, remote: bool) -> Result<node::Node, CatalogError> {
+    let path = Path::new(name.split(['?', '#']).next().unwrap_or(name));
+    let format = match format_of(path) {
+        Some(f) => f,
+        None if remote => Format::Yaml,
+        None => {
+            return Err(CatalogError::UnknownFormat {
+                path: path.to_path_buf(),
+            });
+        }
+    };
     let root = match format {
         Format::Yaml => node::from_yaml(text),
         Format::Toml => node::from_toml(text),
         Format::Json => node::from_json(text),
     };
     root.map_err(|e| CatalogError::Invalid {
-        path: path.to_path_buf(),
+        path: PathBuf::from(name),
         diagnostics: vec![Diagnostic {
+            origin: None,
             severity: Severity::Error,
             pos: e.pos,
             path: String::new(),
@@ -331,18 +408,31 @@ pub fn document_as_json(path: &Path) -> Result<serde_json::Value, CatalogError> 
 
 /// Validates catalog text as if read from `path` (whose extension picks the format).
 pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
-    let root = read_tree(path, text)?;
+    load_source(path, text, false)
+}
+
+/// Validates catalog text found at `path` (a file or URL) with its includes
+/// laid under it; `force_refresh` refetches remote includes.
+pub fn load_source(path: &Path, text: &str, force_refresh: bool) -> Result<Loaded, CatalogError> {
+    let assembled = include::assemble(path, text, force_refresh)?;
     let mut report = fields::Report::default();
-    let catalog = parse::catalog(&root, path, &mut report);
+    let mut catalog = parse::catalog(&assembled.root, path, &mut report);
+    for d in &mut report.diagnostics {
+        if d.pos.src != 0 {
+            d.origin = assembled.sources.get(usize::from(d.pos.src)).cloned();
+        }
+    }
     if report.has_errors() {
         return Err(CatalogError::Invalid {
             path: path.to_path_buf(),
             diagnostics: report.diagnostics,
         });
     }
+    catalog.sources = assembled.sources;
     Ok(Loaded {
         catalog,
         warnings: report.diagnostics,
+        notes: assembled.notes,
     })
 }
 

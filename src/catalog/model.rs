@@ -246,6 +246,10 @@ pub struct User {
     pub roles: Vec<Role>,
     /// Credential sources in order; `None` means the default chain.
     pub credentials: Option<Vec<SourceSpec>>,
+    /// Where its credential sources were written (its `credentials` list,
+    /// else the user itself): with includes, the document that decided them.
+    #[serde(default)]
+    pub pos: Pos,
 }
 
 /// One PostgreSQL cluster.
@@ -298,4 +302,20 @@ pub struct Catalog {
     pub connect_timeout: u32,
     /// Clusters in file order.
     pub clusters: Vec<Cluster>,
+    /// Every document it was assembled from, indexed by `Pos::src`: the
+    /// catalog itself, then the files and URLs it includes.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+impl Catalog {
+    /// `FILE:LINE` of a position, naming the included document it is in.
+    pub fn origin(&self, pos: Pos) -> String {
+        let doc = self
+            .sources
+            .get(usize::from(pos.src))
+            .cloned()
+            .unwrap_or_else(|| self.path.display().to_string());
+        format!("{doc}:{}", pos.line)
+    }
 }

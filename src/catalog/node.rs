@@ -9,13 +9,17 @@ use std::fmt;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-/// A 1-based line and column in the catalog file.
+/// A 1-based line and column in a catalog file: the root file (`src` 0) or
+/// one of the files and URLs it includes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pos {
     /// Line, counting from 1.
     pub line: usize,
     /// Column, counting from 1.
     pub col: usize,
+    /// Which document: 0 the root catalog, else an index into its includes.
+    #[serde(default)]
+    pub src: u16,
 }
 
 impl fmt::Display for Pos {
@@ -62,6 +66,49 @@ pub struct Node {
 }
 
 impl Node {
+    /// Marks every position in the tree as coming from document `src`.
+    pub fn set_src(&mut self, src: u16) {
+        self.pos.src = src;
+        match &mut self.value {
+            Value::Map(entries) => {
+                for (key, node) in entries {
+                    key.pos.src = src;
+                    node.set_src(src);
+                }
+            }
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.set_src(src)),
+            _ => {}
+        }
+    }
+
+    /// Lays `over` on `self`: mappings merge key by key (recursively), lists
+    /// and scalars are replaced; `over` wins.
+    pub fn overlay(&mut self, over: Node) {
+        match (&mut self.value, over.value) {
+            (Value::Map(base), Value::Map(entries)) => {
+                for (key, node) in entries {
+                    match base.iter_mut().find(|(k, _)| k.name == key.name) {
+                        Some((_, existing)) => existing.overlay(node),
+                        None => base.push((key, node)),
+                    }
+                }
+            }
+            (_, value) => {
+                self.value = value;
+                self.pos = over.pos;
+            }
+        }
+    }
+
+    /// Removes and returns the top-level key `name` of a mapping.
+    pub fn take_key(&mut self, name: &str) -> Option<Node> {
+        let Value::Map(entries) = &mut self.value else {
+            return None;
+        };
+        let i = entries.iter().position(|(k, _)| k.name == name)?;
+        Some(entries.remove(i).1)
+    }
+
     /// The name of the value's type, for error messages.
     pub fn type_name(&self) -> &'static str {
         match self.value {
@@ -134,6 +181,7 @@ fn yaml_pos(span: Span) -> Pos {
     Pos {
         line: span.start.line(),
         col: span.start.col() + 1,
+        src: 0,
     }
 }
 
@@ -145,6 +193,7 @@ impl<'a> YamlReader<'a> {
                 Pos {
                     line: e.marker().line(),
                     col: e.marker().col() + 1,
+                    src: 0,
                 },
                 e.info().to_string(),
             )),
@@ -168,7 +217,11 @@ impl<'a> YamlReader<'a> {
                 Event::StreamEnd => {
                     return Ok(root.unwrap_or(Node {
                         value: Value::Null,
-                        pos: Pos { line: 1, col: 1 },
+                        pos: Pos {
+                            line: 1,
+                            col: 1,
+                            src: 0,
+                        },
                     }));
                 }
                 _ => return Err(syntax(pos, "unexpected YAML structure")),
@@ -315,6 +368,7 @@ pub fn from_json(text: &str) -> Result<Node, SyntaxError> {
             Pos {
                 line: e.line(),
                 col: e.column(),
+                src: 0,
             },
             strip_position(&e.to_string()),
         ));
@@ -339,6 +393,7 @@ pub fn from_toml(text: &str) -> Result<Node, SyntaxError> {
             |(line, col)| Pos {
                 line: line + 1,
                 col: col + 1,
+                src: 0,
             },
         );
         syntax(pos, e.to_string())
@@ -398,6 +453,7 @@ impl LineIndex {
         Pos {
             line,
             col: offset - start + 1,
+            src: 0,
         }
     }
 }

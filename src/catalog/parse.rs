@@ -25,6 +25,10 @@ const TOP_KEYS: &[&str] = &[
     "pooler",
     "shared_ips",
     "clusters",
+    // steer includes; taken out before the walk (see include.rs)
+    "include",
+    "trust_remote_commands",
+    "refresh",
 ];
 const CLUSTER_KEYS: &[&str] = &[
     "namespace",
@@ -93,6 +97,7 @@ pub fn catalog(root: &Node, path: &Path, report: &mut Report) -> Catalog {
         domain: None,
         connect_timeout: 5,
         clusters: Vec::new(),
+        sources: Vec::new(),
     };
     let Some(top) = Fields::open(root, "", TOP_KEYS, report) else {
         return empty;
@@ -123,6 +128,7 @@ pub fn catalog(root: &Node, path: &Path, report: &mut Report) -> Catalog {
         domain,
         connect_timeout,
         clusters,
+        sources: Vec::new(),
     }
 }
 
@@ -522,6 +528,7 @@ fn users(f: &Fields<'_>, endpoints: &[Endpoint], report: &mut Report) -> Vec<Use
                 credentials: u
                     .get("credentials")
                     .map(|c| super::sources::credentials(c, &u.child("credentials"), report)),
+                pos: u.get("credentials").map_or(value.pos, |c| c.pos),
             })
         })
         .collect()

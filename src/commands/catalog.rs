@@ -54,6 +54,9 @@ pub fn path(ctx: &Context) -> Result<Exit, Error> {
                 opened.trust.describe()
             ),
         );
+        for included in opened.catalog.sources.iter().skip(1) {
+            output::note(style, &format!("includes {included}"));
+        }
     } else {
         note_trust(ctx, &found.path, &opened.trust);
     }

@@ -73,7 +73,7 @@ pub fn complete_cluster(current: &OsStr) -> Vec<CompletionCandidate> {
     // an untrusted working-directory catalog is not even parsed: pressing TAB
     // in a cloned repository must not read what it says
     let store = catalog::TrustStore::user();
-    let Ok(opened) = catalog::open(found, store.as_ref(), catalog::Purpose::Use) else {
+    let Ok(opened) = catalog::open(found, store.as_ref(), catalog::Purpose::Use, false) else {
         return Vec::new();
     };
     let prefix = current.to_string_lossy();

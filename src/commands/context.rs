@@ -89,8 +89,17 @@ impl Context {
 
     /// The catalog with where it was found and how far it is trusted.
     pub fn open(&self, purpose: Purpose) -> Result<Opened, Error> {
+        self.open_refreshing(purpose, false)
+    }
+
+    /// Like [`Context::open`]; with `refresh`, remote sources are refetched now.
+    pub fn open_refreshing(&self, purpose: Purpose, refresh: bool) -> Result<Opened, Error> {
         let found = self.discover()?;
-        Ok(cat::open(found, TrustStore::user().as_ref(), purpose)?)
+        let opened = cat::open(found, TrustStore::user().as_ref(), purpose, refresh)?;
+        for note in &opened.notes {
+            output::warning(self.err, note);
+        }
+        Ok(opened)
     }
 
     /// The settings of the credential sources for endpoints of `catalog`:

@@ -17,6 +17,8 @@ struct UserSources {
     name: String,
     roles: Vec<String>,
     sources: Vec<String>,
+    /// `FILE:LINE` where its sources were written.
+    from: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +51,7 @@ fn user_sources(
             let target = target::resolve(catalog, &selector).ok()?;
             Some(UserSources {
                 name: u.name.clone(),
+                from: catalog.origin(u.pos),
                 roles: u.roles.iter().map(ToString::to_string).collect(),
                 sources: credentials::chain(&target, settings)
                     .iter()
@@ -69,7 +72,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<Exit, Error> {
     };
     let cluster = target::find_cluster(&catalog, &name)?;
     let chain = user_sources(cluster, &catalog, &ctx.credentials(&catalog));
-    let location = format!("{}:{}", catalog.path.display(), cluster.pos.line);
+    let location = catalog.origin(cluster.pos);
     if args.json {
         output::json(&Shown {
             cluster,
@@ -135,7 +138,7 @@ fn render(c: &Cluster, location: &str, chain: &[UserSources]) -> String {
         } else {
             format!("default for {}", u.roles.join(", "))
         };
-        let _ = writeln!(out, "  {} ({roles})", u.name);
+        let _ = writeln!(out, "  {} ({roles}; from {})", u.name, u.from);
         for (i, s) in u.sources.iter().enumerate() {
             let _ = writeln!(out, "    {}. {s}", i + 1);
         }

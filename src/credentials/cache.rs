@@ -235,7 +235,7 @@ mod tests {
                 service: None,
             }],
             users: vec![],
-            pos: crate::catalog::Pos { line: 1, col: 1 },
+            pos: crate::catalog::Pos::default(),
         }
     }
 

@@ -23,7 +23,6 @@ pub mod keyring;
 mod kubernetes;
 mod pgpass;
 mod prompt;
-mod runtime;
 mod secret;
 mod vault;
 mod vault_client;
@@ -36,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::SourceSpec;
 use crate::target::Target;
 
+use crate::net::runtime;
 pub use env::override_var;
 pub use secret::Secret;
 

@@ -1,5 +1,5 @@
-//! A current-thread async runtime started only by the network sources that
-//! need one, and a bound on every network step.
+//! A current-thread async runtime started only by the parts that need the
+//! network (credential sources, remote catalogs), and a bound on every step.
 
 use std::future::Future;
 use std::time::Duration;
