@@ -410,6 +410,8 @@ pub enum CatalogCommand {
         #[arg(value_hint = clap::ValueHint::FilePath)]
         path: Option<PathBuf>,
     },
+    /// Refetch the catalog's remote sources (https:// includes or catalog) now
+    Refresh,
     /// Forget a catalog trusted with `catalog trust`
     Untrust {
         /// The catalog file [default: the one pgconn finds from here]

@@ -19,4 +19,5 @@ mod generated;
 mod lab_faults;
 mod launch_lab;
 mod picker;
+mod shared_catalogs;
 mod trust;

@@ -53,7 +53,13 @@ impl Origin {
         match self {
             Origin::Local(path) => {
                 let dir = path.parent().unwrap_or(Path::new("."));
-                Ok(Origin::Local(dir.join(entry)))
+                // lexically, without `.`: the name users see in messages
+                let joined: PathBuf = dir
+                    .join(entry)
+                    .components()
+                    .filter(|c| !matches!(c, std::path::Component::CurDir))
+                    .collect();
+                Ok(Origin::Local(joined))
             }
             Origin::Remote(url) => reqwest::Url::parse(url)
                 .and_then(|base| base.join(entry))

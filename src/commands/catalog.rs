@@ -36,7 +36,8 @@ pub fn validate(ctx: &Context) -> Result<Exit, Error> {
 pub fn path(ctx: &Context) -> Result<Exit, Error> {
     let style = ctx.err;
     let found = ctx.discover()?;
-    if !found.path.is_file() {
+    let remote = catalog::remote::Remote::parse(&found.path.display().to_string()).is_some();
+    if !remote && !found.path.is_file() {
         return Err(CatalogError::Unreadable {
             path: found.path,
             source: std::io::ErrorKind::NotFound.into(),
@@ -108,7 +109,7 @@ pub fn trust(ctx: &Context, path: Option<&Path>) -> Result<Exit, Error> {
         .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let loaded = catalog::load_str(&path, &text)?;
     let canonical = std::fs::canonicalize(&path).map_err(unreadable)?;
-    let digest = trust::digest(&bytes);
+    let digest = trust::digest(&catalog::trusted_bytes(&canonical, &bytes));
     let store = store()?;
     store
         .trust(&canonical, &digest)
@@ -154,6 +155,27 @@ fn what_it_allows(catalog: &Catalog) -> String {
         hosts.len(),
         hosts.join(", ")
     ))
+}
+
+/// `catalog refresh`: refetches every remote source now.
+pub fn refresh(ctx: &Context) -> Result<Exit, Error> {
+    let opened = ctx.open_refreshing(Purpose::Describe, true)?;
+    let remote: Vec<&String> = opened
+        .catalog
+        .sources
+        .iter()
+        .filter(|s| catalog::remote::Remote::parse(s).is_some())
+        .collect();
+    if remote.is_empty() {
+        output::line(&format!(
+            "{}: no remote sources to refresh",
+            opened.found.path.display()
+        ))?;
+    }
+    for source in remote {
+        output::line(&format!("refreshed {source}"))?;
+    }
+    Ok(Exit::Success)
 }
 
 /// `catalog untrust [PATH]`.

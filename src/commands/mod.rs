@@ -45,6 +45,7 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
         Command::Catalog(CatalogCommand::Path) => catalog::path(ctx),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
         Command::Catalog(CatalogCommand::Trust { path }) => catalog::trust(ctx, path.as_deref()),
+        Command::Catalog(CatalogCommand::Refresh) => catalog::refresh(ctx),
         Command::Catalog(CatalogCommand::Untrust { path }) => {
             catalog::untrust(ctx, path.as_deref())
         }
