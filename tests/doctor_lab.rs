@@ -553,6 +553,27 @@ fn fault_pooler_full() {
 }
 
 #[test]
+fn fault_replica_stopped() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("replica-stopped");
+    let d = doctor(&lab, &["temporal-db"]);
+    assert_eq!(d.exit(), Some(3));
+    // PgBouncer still answers and speaks TLS: the login waits for a server that is gone
+    d.expect(
+        "temporal-db",
+        "read",
+        "auth",
+        "fail",
+        "the login did not complete",
+        "the server behind it is down",
+    );
+    d.below_ok("temporal-db", "read", "auth");
+    d.above_skipped("temporal-db", "read", "auth");
+    d.healthy("temporal-db", "write");
+    d.healthy("temporal-db", "admin");
+}
+
+#[test]
 fn dead_endpoints_are_checked_concurrently() {
     let Some(lab) = lab() else { return };
     let _fault = lab.inject("admin-blackhole");
