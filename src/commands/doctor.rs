@@ -24,6 +24,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
         echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
         progress: !args.json,
+        last_layer: None,
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;

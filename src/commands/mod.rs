@@ -15,6 +15,7 @@ mod run;
 mod service;
 mod show;
 mod url;
+mod wait;
 
 use std::path::PathBuf;
 
@@ -44,6 +45,7 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Run(args) => run::run(cli, args, style),
         Command::Doctor(args) => doctor::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),
+        Command::Wait(args) => wait::run(cli, args),
         Command::Service(command) => service::run(cli, command, style),
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli),
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),

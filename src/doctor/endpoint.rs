@@ -69,6 +69,12 @@ fn ready(ctx: &Ctx<'_>, sheet: &mut Sheet, id: CheckId) -> bool {
             ctx.opts.run_budget().as_secs()
         ));
     }
+    if let Some(last) = ctx.opts.last_layer.filter(|last| id > *last) {
+        sheet.block(format!(
+            "only the layers up to {} were asked for",
+            last.as_str()
+        ));
+    }
     sheet.gate(id)
 }
 

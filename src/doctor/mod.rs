@@ -7,6 +7,7 @@
 
 mod allowlist;
 mod auth;
+mod backoff;
 mod dns;
 mod endpoint;
 mod lag;
@@ -20,6 +21,7 @@ mod tls_chain;
 mod tls_expiry;
 mod tls_hostname;
 mod tls_negotiate;
+pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -206,6 +208,8 @@ pub struct Options {
     pub max_lag: Duration,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// The last layer to run (`wait` stops after `routing`); `None`: all.
+    pub last_layer: Option<CheckId>,
 }
 
 impl Options {
