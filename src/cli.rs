@@ -375,9 +375,13 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Print the report as JSON (schema_version 1)
-    #[arg(long)]
+    /// Print the report as JSON (schema_version 1); the same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Output format (the exit status is the same for all)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub format: DoctorFormat,
 
     /// Seconds each layer may take (DNS, TCP, TLS, login, each query)
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = positive_seconds)]
@@ -399,6 +403,30 @@ pub struct DoctorArgs {
     /// Replication lag on read endpoints above which to warn
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub max_lag: u64,
+}
+
+impl DoctorArgs {
+    /// The output format, `--json` included.
+    pub fn output_format(&self) -> DoctorFormat {
+        if self.json {
+            DoctorFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+/// How doctor prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One block per endpoint, failures first, with hints.
+    Human,
+    /// One JSON document (schema_version 1).
+    Json,
+    /// JUnit XML: a testsuite per endpoint, a testcase per check.
+    Junit,
+    /// GitHub Actions ::error/::warning commands, then the human report.
+    Github,
 }
 
 /// `pgconn wait`.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::load_catalog;
 use crate::catalog::{Catalog, Role};
-use crate::cli::{Cli, ColorChoice, DoctorArgs, TargetArgs};
-use crate::doctor::{self, Options, render};
+use crate::cli::{Cli, ColorChoice, DoctorArgs, DoctorFormat, TargetArgs};
+use crate::doctor::{self, Options, github, junit, render};
 use crate::error::{Error, Exit};
 use crate::output::{self, Style};
 use crate::target::{self, Selector, Target};
@@ -17,27 +17,27 @@ use crate::target::{self, Selector, Target};
 pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
     let catalog = load_catalog(cli)?;
     let targets = select_all(&catalog, &args.target)?;
+    let format = args.output_format();
     let opts = Options {
         timeout: Duration::from_secs_f64(args.timeout),
         egress_ip: args.egress_ip,
         nameserver: args.nameserver,
         echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
-        progress: !args.json,
+        progress: format == DoctorFormat::Human,
         last_layer: None,
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;
-    if args.json {
-        output::json(&report)?;
-    } else {
+    let human = || {
         let style = stdout_style(cli.color);
-        output::stdout(&render::human(
-            &report,
-            style,
-            cli.verbose > 0,
-            started.elapsed(),
-        ))?;
+        render::human(&report, style, cli.verbose > 0, started.elapsed())
+    };
+    match format {
+        DoctorFormat::Json => output::json(&report)?,
+        DoctorFormat::Human => output::stdout(&human())?,
+        DoctorFormat::Junit => output::stdout(&junit::render(&report, started.elapsed()))?,
+        DoctorFormat::Github => output::stdout(&github::render(&report, &human()))?,
     }
     Ok(if report.ok {
         Exit::Success

@@ -47,7 +47,7 @@ fn jitter(base: Duration, random: u64) -> Duration {
 }
 
 /// A random number from the standard library's randomly keyed hasher: no
-/// crate for a jitter.
+/// crate for a jitter (or `github`'s stop-commands token).
 pub(super) fn random_u64() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u128(

@@ -10,6 +10,8 @@ mod auth;
 mod backoff;
 mod dns;
 mod endpoint;
+pub mod github;
+pub mod junit;
 mod lag;
 mod pooler;
 pub mod render;
