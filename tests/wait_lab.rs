@@ -122,6 +122,29 @@ fn a_stopped_pooler_fails_at_the_timeout_naming_the_refused_port() {
         r.elapsed < Duration::from_secs(timeout + 5),
         "overran its timeout: {r:#?}"
     );
+    // off a terminal stderr is the error, its detail and the hint: no progress lines
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{r:#?}");
+    assert!(lines[0].starts_with("pgconn: error: temporal-db write is not ready after "));
+    assert!(lines[1].starts_with("  detail: "));
+    assert!(lines[2].starts_with("hint: "));
+    // on a terminal (script(1) gives it one) a progress line is rewritten after each attempt
+    let mut cmd = lab.command("script");
+    cmd.args(["-qec"])
+        .arg(format!(
+            "{} --catalog {} wait temporal-db --timeout 1",
+            env!("CARGO_BIN_EXE_pgconn"),
+            lab.catalog().display()
+        ))
+        .arg("/dev/null")
+        .env("PGCONN_KEYRING", "none");
+    let tty = run(cmd, None, COMMAND_TIMEOUT);
+    let progress = "\r\x1b[2Kwait: temporal-db write: attempt 1, again in 0.";
+    assert!(tty.stdout.contains(progress), "{tty:#?}");
+    assert!(
+        tty.stdout.contains("s left): tcp: connection refused"),
+        "{tty:#?}"
+    );
 }
 
 /// The lab catalog's temporal-db write endpoint with a `command` source that
@@ -261,4 +284,26 @@ fn usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
+}
+
+#[test]
+fn without_a_credential_it_fails_at_once_listing_the_sources_tried() {
+    // retrying cannot make a credential appear: wait says so instead of waiting
+    let catalog = repo().join("examples/pgconn.yaml");
+    let out = run_cli(
+        pgconn(&["wait", "temporal-db", "--admin", "--timeout", "600"])
+            .env("PGCONN_CATALOG", &catalog)
+            .env("PGCONN_KEYRING", "none"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no password for user `platform_admin` on `temporal-db`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("env PGCONN_PASSWORD_TEMPORAL_DB_PLATFORM_ADMIN: not set"),
+        "{err}"
+    );
+    assert!(!err.contains("not ready"), "{err}");
 }

@@ -234,9 +234,9 @@ impl Progress {
         if !self.enabled {
             return;
         }
-        let why = last.map_or_else(String::new, |c| format!("{}: {}; ", c.id, c.summary));
+        let why = last.map_or_else(String::new, |c| format!(": {}: {}", c.id, c.summary));
         let line = format!(
-            "wait: {} attempt {attempts}: {why}again in {:.1} s ({:.0} s left)",
+            "wait: {}: attempt {attempts}, again in {:.1} s ({:.0} s left){why}",
             self.label,
             pause.as_secs_f64(),
             left.as_secs_f64()
