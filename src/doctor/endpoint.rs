@@ -69,7 +69,8 @@ fn ready(ctx: &Ctx<'_>, sheet: &mut Sheet, id: CheckId) -> bool {
             ctx.opts.run_budget().as_secs()
         ));
     }
-    if let Some(last) = ctx.opts.last_layer.filter(|last| id > *last) {
+    let layer = |id: CheckId| CheckId::ALL.iter().position(|other| *other == id);
+    if let Some(last) = ctx.opts.last_layer.filter(|last| layer(id) > layer(*last)) {
         sheet.block(format!(
             "only the layers up to {} were asked for",
             last.as_str()

@@ -4,8 +4,8 @@
 
 use super::{Check, Status};
 
-/// The check ids of the contract, in layer order (as they compare).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The check ids of the contract, in layer order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckId {
     /// Name resolution.
     Dns,
