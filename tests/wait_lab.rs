@@ -95,6 +95,17 @@ fn returns_at_once_on_a_healthy_endpoint() {
         );
         assert!(r.stderr.is_empty(), "no progress off a terminal: {r:#?}");
     }
+    // wait stops at routing: doctor's pooler check (a login to PgBouncer's console) is not run
+    let log = lab.dir().join("srv/log/pgbouncer-tw.log");
+    let console_logins = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_else(|e| panic!("{}: {e}", log.display()))
+            .matches(" pgbouncer/")
+            .count()
+    };
+    let before = console_logins();
+    assert_eq!(wait(&lab, &["temporal-db", "write"]).code, Some(0));
+    assert_eq!(console_logins(), before, "wait ran the pooler check");
 }
 
 #[test]
