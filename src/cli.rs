@@ -99,6 +99,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Explain an error message from any PostgreSQL client: cause and fix
     Explain(ExplainArgs),
+    /// Block until the endpoint accepts a verified login where its role says (for CI)
+    Wait(WaitArgs),
     /// Check, locate or describe the catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -347,9 +349,13 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Print the report as JSON (schema_version 1)
-    #[arg(long)]
+    /// Print the report as JSON (schema_version 1); the same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Output format (the exit status is the same for all)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub format: DoctorFormat,
 
     /// Seconds each layer may take (DNS, TCP, TLS, login, each query)
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = positive_seconds)]
@@ -371,6 +377,55 @@ pub struct DoctorArgs {
     /// Replication lag on read endpoints above which to warn
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub max_lag: u64,
+}
+
+impl DoctorArgs {
+    /// The output format, `--json` included.
+    pub fn output_format(&self) -> DoctorFormat {
+        if self.json {
+            DoctorFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+/// How doctor prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One block per endpoint, failures first, with hints.
+    Human,
+    /// One JSON document (schema_version 1).
+    Json,
+    /// JUnit XML: a testsuite per endpoint, a testcase per check.
+    Junit,
+    /// GitHub Actions ::error/::warning commands, then the human report.
+    Github,
+}
+
+/// `pgconn wait`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Retries DNS, TCP, TLS (the catalog's sslmode), the login (credentials fetched \
+                  once) and pg_is_in_recovery() until the endpoint answers where its role says: \
+                  write and admin on a primary, read on a replica. Pauses start at --interval \
+                  and double up to 2 s, with jitter.\n\n\
+                  Exit status: 0 when ready, 1 at the timeout (the last failure and a hint on \
+                  stderr) or without a credential, 2 for usage or catalog errors."
+)]
+pub struct WaitArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Seconds to wait in all before giving up
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = positive_seconds)]
+    pub timeout: f64,
+
+    /// Milliseconds before the first retry
+    #[arg(long, value_name = "MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub interval: u64,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {

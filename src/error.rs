@@ -75,6 +75,9 @@ pub enum Error {
     /// doctor could not run at all (its findings are a report, not an error).
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    /// `wait` gave up.
+    #[error(transparent)]
+    Wait(#[from] crate::doctor::wait::WaitError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -105,7 +108,7 @@ impl Error {
                 Exit::Failure
             }
             Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
-            Error::Doctor(_) => Exit::Failure,
+            Error::Doctor(_) | Error::Wait(_) => Exit::Failure,
         }
     }
 
@@ -120,6 +123,7 @@ impl Error {
             Error::Launch(e) => e.hint(),
             Error::Psql(e) => Some(e.hint()),
             Error::Doctor(e) => e.hint(),
+            Error::Wait(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }

@@ -553,6 +553,27 @@ fn fault_pooler_full() {
 }
 
 #[test]
+fn fault_replica_stopped() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("replica-stopped");
+    let d = doctor(&lab, &["temporal-db"]);
+    assert_eq!(d.exit(), Some(3));
+    // PgBouncer still answers and speaks TLS: the login waits for a server that is gone
+    d.expect(
+        "temporal-db",
+        "read",
+        "auth",
+        "fail",
+        "the login did not complete",
+        "the server behind it is down",
+    );
+    d.below_ok("temporal-db", "read", "auth");
+    d.above_skipped("temporal-db", "read", "auth");
+    d.healthy("temporal-db", "write");
+    d.healthy("temporal-db", "admin");
+}
+
+#[test]
 fn dead_endpoints_are_checked_concurrently() {
     let Some(lab) = lab() else { return };
     let _fault = lab.inject("admin-blackhole");
@@ -680,4 +701,314 @@ fn every_listed_fault_has_a_doctor_test() {
             "fault {name} has no doctor test `{test}`"
         );
     }
+}
+
+/// The drivers' venv (`lab/lab install`), where junitparser and xmlschema live.
+fn drivers_python() -> std::path::PathBuf {
+    std::env::var_os("PGCONN_LAB_DRIVERS")
+        .map_or_else(
+            || crate::support::cli::repo().join("lab/.drivers"),
+            std::path::PathBuf::from,
+        )
+        .join("venv/bin/python")
+}
+
+/// `doctor --format FORMAT` (or `--json`) while `cert-expiring` warns on
+/// temporal-db write and a wrong password fails platform-db write.
+fn doctor_as(lab: &Lab, format: &[&str]) -> Run {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(lab.catalog())
+        .args(["doctor", "--timeout", &TIMEOUT.to_string()])
+        .args(format)
+        .env("PGCONN_PASSWORD_PLATFORM_DB_PLATFORM", "wrong")
+        .env("PGCONN_KEYRING", "none")
+        .env("NO_COLOR", "1");
+    crate::support::lab::run(cmd, None, COMMAND_TIMEOUT)
+}
+
+/// What junitparser read and what xmlschema said of a `JUnit` report.
+fn read_junit(lab: &Lab, xml: &str) -> Value {
+    let python = drivers_python();
+    assert!(
+        python.exists(),
+        "{} missing: run lab/lab install (junitparser, xmlschema)",
+        python.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.xml");
+    std::fs::write(&path, xml).expect("write report");
+    let mut cmd = lab.command(python.to_str().expect("utf-8 path"));
+    cmd.arg(crate::support::cli::repo().join("tests/junit/read_report.py"))
+        .arg(&path);
+    let r = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    serde_json::from_str(&r.expect_ok()).unwrap_or_else(|e| panic!("{e}: {r:#?}"))
+}
+
+/// Every check of the JSON report, with its endpoint's `cluster/role`.
+fn json_checks(json: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for e in json["endpoints"].as_array().expect("endpoints") {
+        let suite = format!(
+            "{}/{}",
+            e["cluster"].as_str().unwrap(),
+            e["role"].as_str().unwrap()
+        );
+        for c in e["checks"].as_array().expect("checks") {
+            out.push((suite.clone(), c.clone()));
+        }
+    }
+    out
+}
+
+fn field<'v>(check: &'v Value, key: &str) -> &'v str {
+    check[key].as_str().unwrap_or_default()
+}
+
+#[test]
+fn every_format_exits_alike() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("cert-expiring");
+    for format in [
+        &["--json"][..],
+        &["--format", "json"],
+        &["--format", "human"],
+        &["--format", "junit"],
+        &["--format", "github"],
+        &[],
+    ] {
+        let r = doctor_as(&lab, format);
+        assert_eq!(r.code, Some(3), "{format:?}: {r:#?}");
+        assert!(r.stderr.is_empty(), "{format:?}: {r:#?}");
+    }
+    // --json and --format json are one thing; --json with another format is a usage error
+    let r = doctor_as(&lab, &["--json", "--format", "junit"]);
+    assert_eq!(r.code, Some(2), "{r:#?}");
+    // a healthy run exits 0 in every format (warnings allowed)
+    let r = doctor_as(&lab, &["temporal-db", "--format", "junit"]);
+    assert_eq!(r.code, Some(0), "{r:#?}");
+}
+
+#[test]
+fn junit_report_is_read_by_a_junit_consumer_and_valid_against_the_schema() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("cert-expiring");
+    let json: Value = serde_json::from_str(&doctor_as(&lab, &["--json"]).stdout).expect("json");
+    let r = doctor_as(&lab, &["--format", "junit"]);
+    assert_eq!(r.code, Some(3), "{r:#?}");
+    let seen = read_junit(&lab, &r.stdout);
+    assert_eq!(seen["schema_errors"], serde_json::json!([]), "{seen:#}");
+    assert_eq!(seen["root"], "JUnitXml");
+    let checks = json_checks(&json);
+    let fails = checks.iter().filter(|(_, c)| c["status"] == "fail").count();
+    assert_eq!(fails, 1, "one failure: platform-db write auth");
+    assert_eq!(seen["totals"]["tests"], checks.len());
+    assert_eq!(seen["totals"]["failures"], fails);
+    // one testsuite per endpoint (cluster/role), one testcase per check in layer order
+    let suites = seen["suites"].as_array().expect("suites");
+    assert_eq!(suites.len(), 5);
+    for suite in suites {
+        let name = suite["name"].as_str().unwrap();
+        let ids: Vec<&str> = suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                assert_eq!(c["classname"], name);
+                c["name"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(ids, IDS, "{name}");
+    }
+    let case = |suite: &str, id: &str| -> Value {
+        suites
+            .iter()
+            .find(|s| s["name"] == suite)
+            .and_then(|s| {
+                s["cases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["name"] == id)
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no testcase {suite} {id}: {seen:#}"))
+    };
+    // each check, as the JSON report has it
+    for (suite, check) in &checks {
+        let c = case(suite, field(check, "id"));
+        let result = c["result"].as_array().unwrap();
+        let out = c["system_out"].as_str().unwrap_or_default();
+        match field(check, "status") {
+            "fail" => {
+                assert_eq!(result.len(), 1, "{c:#}");
+                assert_eq!(result[0]["kind"], "failure");
+                assert_eq!(result[0]["message"], check["summary"]);
+                assert_eq!(result[0]["type"], check["id"]);
+                let text = result[0]["text"].as_str().unwrap();
+                assert!(text.starts_with(field(check, "summary")), "{c:#}");
+                assert!(
+                    text.ends_with(&format!("\nhint: {}", field(check, "hint"))),
+                    "{c:#}"
+                );
+            }
+            "skip" => {
+                assert_eq!(result.len(), 1, "{c:#}");
+                assert_eq!(result[0]["kind"], "skipped");
+                assert_eq!(result[0]["message"], check["summary"]);
+            }
+            "warn" => {
+                assert!(result.is_empty(), "a warning passes: {c:#}");
+                assert!(
+                    out.starts_with(&format!("warning: {}", field(check, "summary"))),
+                    "{c:#}"
+                );
+                assert!(
+                    out.ends_with(&format!("\nhint: {}", field(check, "hint"))),
+                    "{c:#}"
+                );
+            }
+            _ => {
+                assert!(result.is_empty(), "{c:#}");
+                assert!(out.starts_with("ok: "), "{c:#}");
+            }
+        }
+    }
+    let warned = suites
+        .iter()
+        .find(|s| s["name"] == "temporal-db/write")
+        .unwrap();
+    assert_eq!(warned["properties"]["warnings"], "1", "{warned:#}");
+    assert_eq!(warned["failures"], 0);
+    // the schema is not vacuous: a testcase without classname and time is refused
+    let broken = r.stdout.replacen(
+        " classname=\"temporal-db/write\" name=\"dns\" time=",
+        " name=\"dns\" x=",
+        1,
+    );
+    let seen = read_junit(&lab, &broken);
+    assert!(
+        !seen["schema_errors"].as_array().unwrap().is_empty(),
+        "{seen:#}"
+    );
+}
+
+/// A parsed workflow command: name, properties, data (all unescaped).
+type WorkflowCommand = (String, Vec<(String, String)>, String);
+
+/// A workflow command as the runner reads it: `::name key=value,…::data`,
+/// with the escapes of actions/toolkit (`%25 %0D %0A` in the data, also
+/// `%3A %2C` in values). Returns (name, properties, data), unescaped.
+fn workflow_command(line: &str) -> Result<WorkflowCommand, String> {
+    let rest = line.strip_prefix("::").ok_or("does not start with ::")?;
+    let (head, data) = rest.split_once("::").ok_or("no :: before the data")?;
+    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+        return Err(format!("bad command name {name:?}"));
+    }
+    let mut properties = Vec::new();
+    for prop in props.split(',').filter(|p| !p.is_empty()) {
+        let (key, value) = prop.split_once('=').ok_or("property without =")?;
+        if !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("bad property name {key:?}"));
+        }
+        properties.push((
+            key.to_string(),
+            unescape(value, &["%25", "%0D", "%0A", "%3A", "%2C"])?,
+        ));
+    }
+    Ok((
+        name.to_string(),
+        properties,
+        unescape(data, &["%25", "%0D", "%0A"])?,
+    ))
+}
+
+fn unescape(text: &str, escapes: &[&str]) -> Result<String, String> {
+    if text.contains('\r') || text.contains('\n') {
+        return Err(format!("raw line break in {text:?}"));
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).unwrap_or_default();
+        let plain = match escapes.iter().find(|e| **e == escape) {
+            Some(&"%25") => '%',
+            Some(&"%0D") => '\r',
+            Some(&"%0A") => '\n',
+            Some(&"%3A") => ':',
+            Some(&"%2C") => ',',
+            _ => return Err(format!("a bare % in {text:?}")),
+        };
+        out.push(plain);
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[test]
+fn github_format_is_one_workflow_command_per_finding_then_the_human_report() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("cert-expiring");
+    let json: Value = serde_json::from_str(&doctor_as(&lab, &["--json"]).stdout).expect("json");
+    let r = doctor_as(&lab, &["--format", "github"]);
+    assert_eq!(r.code, Some(3), "{r:#?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    // the annotations, in report order
+    let mut got = Vec::new();
+    let mut i = 0;
+    while let Ok((name, props, data)) = workflow_command(lines[i]) {
+        if name == "stop-commands" {
+            break;
+        }
+        assert!(name == "error" || name == "warning", "{}", lines[i]);
+        assert_eq!(props.len(), 1, "{}", lines[i]);
+        assert_eq!(props[0].0, "title");
+        got.push((name, props[0].1.clone(), data));
+        i += 1;
+    }
+    let want: Vec<(String, String, String)> = json_checks(&json)
+        .iter()
+        .filter_map(|(suite, c)| {
+            let level = match field(c, "status") {
+                "fail" => "error",
+                "warn" => "warning",
+                _ => return None,
+            };
+            let mut message = field(c, "summary").to_string();
+            for (prefix, key) in [("\n", "detail"), ("\nhint: ", "hint")] {
+                if !field(c, key).is_empty() {
+                    message.push_str(prefix);
+                    message.push_str(field(c, key));
+                }
+            }
+            Some((
+                level.to_string(),
+                format!("pgconn doctor {suite} {}", field(c, "id")),
+                message,
+            ))
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|(l, ..)| l == "error") && got.iter().any(|(l, ..)| l == "warning"));
+    // then the human report, with workflow commands stopped around it
+    let (name, props, token) = workflow_command(lines[i]).expect("stop-commands");
+    assert_eq!((name.as_str(), props.len()), ("stop-commands", 0));
+    assert!(
+        token.len() >= 16,
+        "a token no report text can guess: {token}"
+    );
+    let resume = format!("::{token}::");
+    assert_eq!(lines.last(), Some(&resume.as_str()), "{}", r.stdout);
+    let human = &lines[i + 1..lines.len() - 1];
+    assert!(!human.contains(&resume.as_str()));
+    assert!(human.contains(&"    fail auth           the password was rejected for user (unnamed) (PostgreSQL says the same when the user does not exist)"), "{human:#?}");
+    assert!(
+        human
+            .iter()
+            .any(|l| l.starts_with("5 endpoint(s): 1 failing, 1 with warnings, 3 ok")),
+        "{human:#?}"
+    );
 }

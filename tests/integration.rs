@@ -21,3 +21,4 @@ mod launch_lab;
 mod picker;
 mod shared_catalogs;
 mod trust;
+mod wait_lab;

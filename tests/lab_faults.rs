@@ -329,6 +329,25 @@ fn fault_pooler_full() {
 }
 
 #[test]
+fn fault_replica_stopped() {
+    let Some(lab) = lab() else { return };
+    let mut fault = lab.inject("replica-stopped");
+    // PgBouncer accepts the client and then waits for a server that is gone
+    lab.query_as("temporal-db", "read", "temporal", "select 1", SHORT_TIMEOUT)
+        .expect_failure_with("(127.20.0.2), port 5432 failed: timeout expired");
+    lab.assert_healthy("temporal-db", "write");
+    fault.heal();
+    lab.assert_healthy("temporal-db", "read");
+    // the healed replica has caught up: nothing to replay, no lag
+    let caught_up = lab.query(
+        "temporal-db",
+        "read",
+        "select pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()",
+    );
+    assert_eq!(caught_up.expect_ok(), "t");
+}
+
+#[test]
 fn every_listed_fault_has_a_test() {
     let Some(lab) = lab() else { return };
     let mut cmd = std::process::Command::new("bash");
@@ -345,5 +364,5 @@ fn every_listed_fault_has_a_test() {
         let test = format!("fn fault_{}()", name.replace('-', "_"));
         assert!(source.contains(&test), "fault {name} has no test `{test}`");
     }
-    assert_eq!(listed.len(), 13, "faults listed: {listed:?}");
+    assert_eq!(listed.len(), 14, "faults listed: {listed:?}");
 }

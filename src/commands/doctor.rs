@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::catalog::{Catalog, Role};
-use crate::cli::{DoctorArgs, TargetArgs};
-use crate::doctor::{self, Options, render};
+use crate::cli::{DoctorArgs, DoctorFormat, TargetArgs};
+use crate::doctor::{self, Options, github, junit, render};
 use crate::error::{Error, Exit};
 use crate::output;
 use crate::target::{self, Selector, Target};
@@ -16,26 +16,25 @@ use crate::target::{self, Selector, Target};
 pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<Exit, Error> {
     let catalog = ctx.catalog()?;
     let targets = select_all(&catalog, &args.target)?;
+    let format = args.output_format();
     let opts = Options {
         timeout: Duration::from_secs_f64(args.timeout),
         egress_ip: args.egress_ip,
         nameserver: args.nameserver,
         echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
-        progress: !args.json,
+        progress: format == DoctorFormat::Human,
         credentials: ctx.credentials(&catalog),
+        last_layer: None,
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;
-    if args.json {
-        output::json(&report)?;
-    } else {
-        output::stdout(&render::human(
-            &report,
-            ctx.out,
-            ctx.verbose(),
-            started.elapsed(),
-        ))?;
+    let human = || render::human(&report, ctx.out, ctx.verbose(), started.elapsed());
+    match format {
+        DoctorFormat::Json => output::json(&report)?,
+        DoctorFormat::Human => output::stdout(&human())?,
+        DoctorFormat::Junit => output::stdout(&junit::render(&report, started.elapsed()))?,
+        DoctorFormat::Github => output::stdout(&github::render(&report, &human()))?,
     }
     Ok(if report.ok {
         Exit::Success

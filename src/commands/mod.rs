@@ -16,6 +16,7 @@ mod run;
 mod service;
 mod show;
 mod url;
+mod wait;
 
 pub use context::{Context, discover};
 
@@ -40,6 +41,7 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
         Command::Run(args) => run::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Explain(args) => explain::run(ctx, args),
+        Command::Wait(args) => wait::run(ctx, args),
         Command::Service(command) => service::run(ctx, command),
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(ctx),
         Command::Catalog(CatalogCommand::Path) => catalog::path(ctx),

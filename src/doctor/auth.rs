@@ -90,7 +90,7 @@ fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Che
     let said = e.to_string();
     if let SessionError::Timeout(t) = e {
         return Check::fail(CheckId::Auth, format!("the login did not complete within {:.1} s", t.as_secs_f64()))
-            .hint("TCP and TLS work, but the startup hangs: an overloaded pooler waiting for a server connection (query_wait_timeout), or a server starting up");
+            .hint("TCP and TLS work, but the startup hangs: a pooler waiting for a server connection (the server behind it is down, or the pool is exhausted: query_wait_timeout), or a server starting up");
     }
     let (message, code) = e
         .server_error()

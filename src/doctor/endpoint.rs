@@ -69,6 +69,13 @@ fn ready(ctx: &Ctx<'_>, sheet: &mut Sheet, id: CheckId) -> bool {
             ctx.opts.run_budget().as_secs()
         ));
     }
+    let layer = |id: CheckId| CheckId::ALL.iter().position(|other| *other == id);
+    if let Some(last) = ctx.opts.last_layer.filter(|last| layer(id) > layer(*last)) {
+        sheet.block(format!(
+            "only the layers up to {} were asked for",
+            last.as_str()
+        ));
+    }
     sheet.gate(id)
 }
 

@@ -7,8 +7,11 @@
 
 mod allowlist;
 mod auth;
+mod backoff;
 mod dns;
 mod endpoint;
+pub mod github;
+pub mod junit;
 mod lag;
 mod pooler;
 pub mod render;
@@ -20,6 +23,7 @@ mod tls_chain;
 mod tls_expiry;
 mod tls_hostname;
 mod tls_negotiate;
+pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -197,6 +201,8 @@ pub struct Options {
     pub progress: bool,
     /// The settings of the credential sources.
     pub credentials: credentials::Settings,
+    /// The last layer to run (`wait` stops after `routing`); `None`: all.
+    pub last_layer: Option<CheckId>,
 }
 
 impl Options {
