@@ -681,3 +681,165 @@ fn every_listed_fault_has_a_doctor_test() {
         );
     }
 }
+
+// ------------------------------------------------------- auth failure classes
+
+/// The role the auth-failure tests change (a member of `pgconn_test_users`,
+/// which the lab's `pg_hba` admits over TLS).
+const AUTH_ROLE: &str = "doctor_auth_case";
+const AUTH_PASSWORD: &str = "Auth-case-1";
+
+/// Puts [`AUTH_ROLE`] back to a plain login role with its password, also
+/// when the test panics.
+struct RoleRestore<'a>(&'a Lab);
+
+impl Drop for RoleRestore<'_> {
+    fn drop(&mut self) {
+        let sql = format!(
+            "ALTER ROLE {AUTH_ROLE} LOGIN VALID UNTIL 'infinity' PASSWORD '{AUTH_PASSWORD}'"
+        );
+        let r = self.0.query("temporal-db", "admin", &sql);
+        assert!(
+            r.ok() || std::thread::panicking(),
+            "could not restore {AUTH_ROLE}: {r:#?}"
+        );
+    }
+}
+
+/// As superuser on temporal-db's primary.
+fn as_admin(lab: &Lab, sql: &str) {
+    lab.query("temporal-db", "admin", sql).expect_ok();
+}
+
+/// `pgconn doctor temporal-db --admin --user USER` with `password` from the environment.
+fn doctor_as(lab: &Lab, role: &str, user: &str, password: &str) -> Doctor {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(lab.catalog())
+        .args(["doctor", "--json", "--timeout", &TIMEOUT.to_string()])
+        .args(["temporal-db", &format!("--{role}"), "--user", user])
+        .env("PGCONN_KEYRING", "none")
+        .env(password_var(user), password);
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let json: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("doctor did not print JSON ({e}): {run:#?}"));
+    Doctor { json, run }
+}
+
+fn password_var(user: &str) -> String {
+    format!("PGCONN_PASSWORD_TEMPORAL_DB_{}", user.to_uppercase())
+}
+
+/// `pgconn psql temporal-db --admin --user USER -- -c 'select 1'`: it must fail
+/// to connect (psql's status 2); pgconn's note on stderr.
+fn psql_note(lab: &Lab, role: &str, user: &str, password: &str) -> String {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.args(["psql", "temporal-db", &format!("--{role}"), "--user", user])
+        .args(["--", "-X", "-Atc", "select 1"])
+        .env("PGCONN_CATALOG", lab.catalog())
+        .env("PGCONN_KEYRING", "none")
+        .env("NO_COLOR", "1")
+        .env(password_var(user), password);
+    let r = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    assert_eq!(r.code, Some(2), "psql should fail to connect: {r:#?}");
+    r.stderr
+}
+
+/// One auth failure: doctor's `auth` check fails with both needles in its
+/// summary and hint, never sends the user back to doctor, and pgconn psql's
+/// note names the same cause.
+fn expect_auth_failure(
+    lab: &Lab,
+    (role, user, password): (&str, &str, &str),
+    summary: &str,
+    hint: &str,
+) {
+    let d = doctor_as(lab, role, user, password);
+    assert_eq!(d.exit(), Some(3), "{:#?}", d.run);
+    d.expect("temporal-db", role, "auth", "fail", summary, hint);
+    d.below_ok("temporal-db", role, "auth");
+    let check = d.check("temporal-db", role, "auth");
+    assert!(
+        !check["hint"].as_str().unwrap().contains("pgconn doctor"),
+        "doctor must not send the user to doctor: {check:#}"
+    );
+    let note = psql_note(lab, role, user, password);
+    assert!(
+        note.contains(summary),
+        "psql's note should name the cause ({summary:?}):\n{note}"
+    );
+    assert!(
+        !d.run.text().contains(AUTH_PASSWORD) && !note.contains(AUTH_PASSWORD),
+        "the password leaked"
+    );
+}
+
+#[test]
+fn auth_failures_name_their_cause() {
+    let Some(lab) = lab() else { return };
+    {
+        // no pg_hba entry: the fault makes one, for the app user
+        let _fault = lab.inject("hba-reject");
+        let pw = lab.password("temporal-db", "temporal");
+        expect_auth_failure(
+            &lab,
+            ("admin", "temporal", &pw),
+            "pg_hba.conf has no rule admitting user \"temporal\"",
+            "hostssl",
+        );
+    }
+    let _lock = lab.lock();
+    as_admin(
+        &lab,
+        &format!(
+            "DROP ROLE IF EXISTS {AUTH_ROLE}; CREATE ROLE {AUTH_ROLE} LOGIN IN ROLE pgconn_test_users PASSWORD '{AUTH_PASSWORD}'"
+        ),
+    );
+    let _restore = RoleRestore(&lab);
+    // the healthy role logs in: the cases below are the changes alone
+    let d = doctor_as(&lab, "admin", AUTH_ROLE, AUTH_PASSWORD);
+    d.expect("temporal-db", "admin", "auth", "ok", AUTH_ROLE, "");
+
+    // NOLOGIN: the password is right, the role may not log in
+    as_admin(&lab, &format!("ALTER ROLE {AUTH_ROLE} NOLOGIN"));
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        "exists, but may not log in: it has NOLOGIN",
+        &format!("ALTER ROLE \"{AUTH_ROLE}\" LOGIN"),
+    );
+    as_admin(&lab, &format!("ALTER ROLE {AUTH_ROLE} LOGIN"));
+
+    // VALID UNTIL in the past: the server answers as for a wrong password
+    as_admin(
+        &lab,
+        &format!("ALTER ROLE {AUTH_ROLE} VALID UNTIL '2000-01-01'"),
+    );
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        "a password past the role's VALID UNTIL",
+        &format!("ALTER ROLE \"{AUTH_ROLE}\" VALID UNTIL 'infinity'"),
+    );
+    as_admin(
+        &lab,
+        &format!("ALTER ROLE {AUTH_ROLE} VALID UNTIL 'infinity'"),
+    );
+
+    // a wrong password
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, "not-the-password"),
+        "refused the password login of user \"doctor_auth_case\": a wrong password",
+        "pgconn creds CLUSTER",
+    );
+    // no such role: PostgreSQL answers as for a wrong password (and the
+    // lab's pg_hba admits members of a group only, so directly it is a
+    // pg_hba refusal); PgBouncer's auth_query says it outright
+    expect_auth_failure(
+        &lab,
+        ("write", "doctor_no_such_role", AUTH_PASSWORD),
+        "the role \"doctor_no_such_role\" does not exist",
+        "auth_file",
+    );
+}

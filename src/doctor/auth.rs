@@ -95,7 +95,7 @@ fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Che
     let (message, code) = e
         .server_error()
         .map_or((said.clone(), None), |(m, c)| (m, Some(c)));
-    let d = knowledge::classify(&message, code.as_deref());
+    let d = knowledge::classify_login(&message, code.as_deref(), user, database);
     if f.direct
         && let Some(ip) = d.facts.host.as_deref().and_then(|h| h.parse().ok())
     {
@@ -111,7 +111,18 @@ fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Che
         Some(code) => format!("server said: {said} (SQLSTATE {code})"),
         None => format!("client said: {said}"),
     };
+    let hint = if d.hint_sends_to_doctor() {
+        LOGIN_REFUSED_HINT.to_string()
+    } else {
+        d.hint
+    };
     Check::fail(CheckId::Auth, summary)
         .detail(detail)
-        .hint(d.hint)
+        .hint(hint)
 }
+
+/// The hint for a refusal the knowledge base cannot name (never "run
+/// doctor": this is doctor).
+const LOGIN_REFUSED_HINT: &str = "the layers below the login work; the message above is the \
+    server's or pooler's own reason: its log for the same moment has the details (PostgreSQL \
+    logs the cause of a refused login as a DETAIL line), and `pgconn explain 'MESSAGE'` reads it";
