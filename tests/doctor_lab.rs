@@ -843,3 +843,129 @@ fn auth_failures_name_their_cause() {
         "auth_file",
     );
 }
+
+// ------------------------------------------------------- pooler and lag, for real
+
+/// The lab catalog with its top-level `pooler` line replaced.
+fn catalog_with_pooler(lab: &Lab, dir: &std::path::Path, pooler: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(lab.catalog()).expect("lab catalog");
+    let line = "pooler: { kind: pgbouncer, mode: transaction }";
+    assert!(text.contains(line), "the lab catalog changed: {text}");
+    let path = dir.join("pooler.yaml");
+    std::fs::write(&path, text.replace(line, &format!("pooler: {pooler}"))).expect("write");
+    path
+}
+
+#[test]
+fn pooler_check_warns_when_the_catalog_is_wrong_about_the_pooler() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // the catalog says no pooler; PgBouncer in transaction mode answers
+    let none = catalog_with_pooler(&lab, dir.path(), "{ kind: none }");
+    let d = doctor_with(&lab, &none, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "warn",
+        "in transaction mode answers, but the catalog says this endpoint is direct",
+        "pooled: true",
+    );
+    assert!(
+        d.check("temporal-db", "write", "pooler")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("PgBouncer"),
+        "names what answers"
+    );
+    assert_eq!(
+        d.exit(),
+        Some(0),
+        "a warning is not a failure: {:#?}",
+        d.run
+    );
+    // the catalog says session mode
+    let session = catalog_with_pooler(&lab, dir.path(), "{ kind: pgbouncer, mode: session }");
+    let d = doctor_with(&lab, &session, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "warn",
+        "in transaction mode, but the catalog says session",
+        "pooler.mode",
+    );
+    // the real catalog: no warning
+    let d = doctor(&lab, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "ok",
+        "transaction mode",
+        "",
+    );
+}
+
+/// `sql` as superuser on temporal-db's replica itself (`ta2`, 127.21.1.2;
+/// its certificate names the endpoints, so the CA is verified, not the name).
+fn on_replica(lab: &Lab, sql: &str) -> Run {
+    let conninfo = format!(
+        "host=127.21.1.2 port=5432 dbname=temporal user={ADMIN_USER} sslmode=verify-ca sslrootcert={} connect_timeout=5",
+        lab.ca_cert().display()
+    );
+    let pw = lab.password("temporal-db", ADMIN_USER);
+    lab.psql(&["-At", "-c", sql, &conninfo], &[("PGPASSWORD", &pw)])
+}
+
+/// Resumes WAL replay on the lab replica, also when the test panics.
+struct ResumeReplay<'a>(&'a Lab);
+
+impl Drop for ResumeReplay<'_> {
+    fn drop(&mut self) {
+        let r = on_replica(self.0, "select pg_wal_replay_resume()");
+        assert!(
+            r.ok() || std::thread::panicking(),
+            "could not resume replay: {r:#?}"
+        );
+    }
+}
+
+#[test]
+fn lag_warns_on_a_paused_replica() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let healthy = doctor(&lab, &["temporal-db", "read"]);
+    assert_eq!(healthy.status("temporal-db", "read", "lag"), "ok");
+    on_replica(&lab, "select pg_wal_replay_pause()").expect_ok();
+    let _resume = ResumeReplay(&lab);
+    let mut last = None;
+    for i in 0..20 {
+        // WAL the replica receives but does not replay
+        lab.query(
+            "temporal-db",
+            "admin",
+            &format!(
+                "create table if not exists lag_probe (n int); insert into lag_probe values ({i})"
+            ),
+        )
+        .expect_ok();
+        let d = doctor(&lab, &["temporal-db", "read", "--max-lag", "1"]);
+        if d.status("temporal-db", "read", "lag") == "warn" {
+            d.expect(
+                "temporal-db",
+                "read",
+                "lag",
+                "warn",
+                "s behind the primary (threshold 1 s)",
+                "read-your-writes",
+            );
+            d.below_ok("temporal-db", "read", "routing");
+            return;
+        }
+        last = Some(d.check("temporal-db", "read", "lag").clone());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("no lag warning on a paused replica within 20 tries: {last:#?}");
+}
