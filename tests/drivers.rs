@@ -15,9 +15,12 @@
 //!
 //! Drivers and their scripts (tests/drivers/, installed by `lab/lab install`
 //! into lab/.drivers): psql (libpq), psycopg 3, SQLAlchemy + psycopg,
-//! asyncpg, SQLAlchemy + asyncpg, node-postgres, pgjdbc. The connection
+//! asyncpg, SQLAlchemy + asyncpg, node-postgres, pgjdbc, and pgx v4 (Debian's
+//! Go 1.19 sources, built offline in GOPATH mode: pgx v5, which the `pgx`
+//! format's pool-safe key is for, is not packaged; pgconn's note tells v4
+//! users what to write instead, and the test follows it). The connection
 //! string carries the password, so it reaches the scripts in the
-//! environment (`DRIVER_URL`), never in their argv. pgx, Prisma and Npgsql
+//! environment (`DRIVER_URL`), never in their argv. Prisma and Npgsql
 //! cannot be installed here: their formats keep their unit tests only.
 //!
 //! Runs inside the lab namespace: `lab/test drivers::`, or
@@ -179,6 +182,9 @@ struct InCode {
     null_pool: bool,
     /// Environment variables (`PGSSLROOTCERT=…`).
     env: Vec<(String, String)>,
+    /// pgx v4: `statement_cache_mode=describe` in place of pgx v5's
+    /// `default_query_exec_mode=exec`, as the `pgx` format's note says.
+    pgx_v4: bool,
 }
 
 impl InCode {
@@ -197,6 +203,9 @@ impl InCode {
             }
             if note.contains("NullPool") {
                 c.null_pool = true;
+            }
+            if note.contains("pgx v4 put statement_cache_mode=describe in its place") {
+                c.pgx_v4 = true;
             }
             if let Some(at) = note.find("PGSSLROOTCERT=") {
                 let value = note[at + "PGSSLROOTCERT=".len()..]
@@ -225,6 +234,8 @@ enum Driver {
     SqlalchemyAsyncpg,
     Node,
     Jdbc,
+    /// pgx v4.
+    Pgx,
 }
 
 impl Driver {
@@ -236,6 +247,7 @@ impl Driver {
             Driver::Asyncpg => "asyncpg_check.py",
             Driver::Node => "node_check.js",
             Driver::Jdbc => "JdbcCheck.java",
+            Driver::Pgx => "pgx_check.go",
         }
     }
 }
@@ -298,7 +310,47 @@ fn driver_command(lab: &Lab, driver: Driver, mode: &str) -> Command {
                 .arg(mode);
             cmd
         }
+        Driver::Pgx => {
+            let program = pgx_program(lab, &scripts.join(driver.script()));
+            let mut cmd = lab.command(program.to_str().expect("utf-8 path"));
+            cmd.arg(mode);
+            cmd
+        }
     }
+}
+
+/// Where `lab/lab install` puts Debian's Go sources (GOPATH mode).
+const GOPATH: &str = "/usr/share/gocode";
+
+/// The pgx check, built once per test process, offline (GOPATH mode,
+/// `GOPROXY=off`) from Debian's pgx v4 sources.
+fn pgx_program(lab: &Lab, source: &Path) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            assert!(
+                Path::new(GOPATH)
+                    .join("src/github.com/jackc/pgx/v4")
+                    .exists(),
+                "pgx v4 sources missing in {GOPATH}: run lab/lab install"
+            );
+            let dir = lab.dir().join("driver-tests");
+            std::fs::create_dir_all(&dir).expect("create driver-tests dir");
+            let out = dir.join("pgx_check");
+            let mut cmd = Command::new("go");
+            cmd.args(["build", "-o"])
+                .arg(&out)
+                .arg(source)
+                .env("GO111MODULE", "off")
+                .env("GOPATH", GOPATH)
+                .env("GOPROXY", "off")
+                .env("GOFLAGS", "")
+                .env("GOCACHE", dir.join("gocache"));
+            let r = lab::run(cmd, None, Duration::from_secs(300));
+            assert!(r.ok(), "go build of the pgx check failed: {r:#?}");
+            out
+        })
+        .clone()
 }
 
 /// Run the driver's check with `url` in `DRIVER_URL` and the in-code settings.
@@ -311,6 +363,14 @@ fn run_driver(
     extra_env: &[(&str, &str)],
 ) -> Run {
     let mut cmd = driver_command(lab, driver, mode);
+    let url = if code.pgx_v4 {
+        url.replace(
+            "default_query_exec_mode=exec",
+            "statement_cache_mode=describe",
+        )
+    } else {
+        url.to_string()
+    };
     cmd.env("DRIVER_URL", url)
         .env("DRIVER_CONNECT_ARGS", code.json());
     if code.null_pool {
@@ -337,6 +397,7 @@ fn format_of(driver: Driver) -> &'static str {
         Driver::SqlalchemyAsyncpg => "sqlalchemy-asyncpg",
         Driver::Node => "node",
         Driver::Jdbc => "jdbc",
+        Driver::Pgx => "pgx",
     }
 }
 
@@ -718,5 +779,62 @@ fn pgjdbc_refuses_wrong_name() {
         Driver::Jdbc,
         &[&["--write", "--format", "jdbc"]],
         "could not be verified by hostnameverifier",
+    );
+}
+
+// ------------------------------------------------------------------ pgx v4
+
+#[test]
+fn pgx_passwords() {
+    check_passwords(
+        Driver::Pgx,
+        &[
+            &["--write", "--format", "pgx"],
+            // straight to PostgreSQL: no pool-safe key, the URL as printed
+            &["--admin", "--format", "pgx"],
+        ],
+    );
+}
+
+/// pgx v4 with the printed URL and the note applied is safe on the
+/// transaction pooler; without a pool-safe key it is not (the control). And
+/// the URL alone, unchanged, is refused by PgBouncer: the reason the note
+/// exists.
+#[test]
+fn pgx_pool_safety() {
+    check_pool(
+        Driver::Pgx,
+        |url| without_param(url, "default_query_exec_mode=exec"),
+        same,
+        &[],
+    );
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let printed = pgconn_url(&lab, &SPECIAL, &["--write", "--format", "pgx"]);
+    let code = InCode::from_notes(&printed.notes);
+    assert!(
+        code.pgx_v4,
+        "the pgx format should say what pgx v4 uses: {:?}",
+        printed.notes
+    );
+    let as_printed = InCode {
+        pgx_v4: false,
+        ..code
+    };
+    let r = run_driver(&lab, Driver::Pgx, "whoami", &printed.text, &as_printed, &[]);
+    assert!(
+        !r.ok()
+            && r.stderr
+                .contains("unsupported startup parameter: default_query_exec_mode"),
+        "pgx v4 sends pgx v5's key to PgBouncer as a startup parameter: {r:#?}"
+    );
+}
+
+#[test]
+fn pgx_refuses_wrong_name() {
+    check_wrong_name(
+        Driver::Pgx,
+        &[&["--write", "--format", "pgx"]],
+        "x509: certificate is valid for wrong-name.lab.pgconn.test",
     );
 }

@@ -35,7 +35,7 @@ impl Rule {
 }
 
 const POOL_SAFE: &str = "JDBC prepareThreshold=0, asyncpg statement_cache_size=0, psycopg \
-    prepare_threshold=None, pgx default_query_exec_mode=exec, Prisma pgbouncer=true, Rails \
+    prepare_threshold=None, pgx default_query_exec_mode=exec (v4: statement_cache_mode=describe), Prisma pgbouncer=true, Rails \
     prepared_statements: false, Npgsql Max Auto Prepare=0, sqlx .persistent(false)";
 
 /// Every rule, in matching order.
