@@ -573,6 +573,63 @@ fn psql_pin_ip_connects_to_the_pinned_address() {
     );
 }
 
+/// Under a wrong DNS answer (`dns-wrong-ip`: the write name resolves to an
+/// address where nothing listens) the unpinned string fails and the pinned
+/// one still logs in with real psql: hostaddr is the catalog's IP, and the
+/// certificate is still checked against the name (a pinned string with a
+/// name the certificate lacks is refused at the same address).
+#[test]
+fn psql_pin_ip_connects_under_a_wrong_dns_answer() {
+    let Some(lab) = lab() else { return };
+    {
+        let _lock = lab.lock();
+        ensure_users(&lab);
+    }
+    let formats: [&[&str]; 2] = [
+        &["--write", "--format", "uri", "--pin-ip"],
+        &["--write", "--format", "keyword", "--pin-ip"],
+    ];
+    let pinned: Vec<String> = formats
+        .iter()
+        .map(|args| pgconn_url(&lab, &SPECIAL, args).text)
+        .collect();
+    let unpinned = pgconn_url(&lab, &SPECIAL, &["--write", "--format", "uri"]).text;
+    let _fault = lab.inject("dns-wrong-ip");
+    let r = run_driver(
+        &lab,
+        Driver::Psql,
+        "whoami",
+        &unpinned,
+        &InCode::default(),
+        &[],
+    );
+    assert!(
+        !r.ok() && r.stderr.contains("127.20.0.99"),
+        "without --pin-ip psql follows the wrong answer: {r:#?}"
+    );
+    for url in &pinned {
+        let r = run_driver(&lab, Driver::Psql, "whoami", url, &InCode::default(), &[]);
+        assert_logged_in(&r, &SPECIAL);
+        // the same pinned address with a name the certificate does not carry
+        let other = url.replace(WRITE_HOST, "not-in-the-cert.lab.pgconn.test");
+        assert_ne!(&other, url);
+        let r = run_driver(
+            &lab,
+            Driver::Psql,
+            "whoami",
+            &other,
+            &InCode::default(),
+            &[],
+        );
+        assert!(
+            !r.ok()
+                && r.stderr
+                    .contains("does not match host name \"not-in-the-cert.lab.pgconn.test\""),
+            "a pinned string must still verify the name: {r:#?}"
+        );
+    }
+}
+
 #[test]
 fn psql_refuses_wrong_name() {
     check_wrong_name(
