@@ -865,8 +865,34 @@ fn nothing_leaks_at_any_verbosity() {
     let mut env = vault_env(&lab, "root");
     env.extend(kube_env(&lab));
     let env = env_refs(&env);
+    // First: the password was really fetched, from the source after the one
+    // that fails, and it is the value searched for below (so no assertion
+    // of this test can pass because nothing was fetched).
+    let out = pgconn(&s, &catalog, &["creds", "temporal-db", "--json"], &env);
+    assert!(out.status.success(), "{}", cli::stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("creds --json");
+    assert!(
+        v["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("vault") && s.contains("kv2/temporal-db/temporal")),
+        "the vault source answered: {v}"
+    );
+    let out = pgconn(&s, &catalog, &["creds", "temporal-db", "--reveal"], &env);
+    assert!(
+        cli::stdout(&out).contains(&password),
+        "creds --reveal shows the fetched password, the one searched for: {}",
+        cli::stderr(&out)
+    );
+    // Every process's argv while `run`'s child lives: pgconn's own and its
+    // child's command lines never hold the password.
+    let argv_dump =
+        "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null";
     // (args, may stdout carry the password)
     let commands: Vec<(Vec<&str>, bool)> = vec![
+        (
+            vec!["run", "temporal-db", "--", "sh", "-c", argv_dump],
+            false,
+        ),
         (vec!["ls"], false),
         (vec!["ls", "--json"], false),
         (vec!["show", "temporal-db"], false),
@@ -885,6 +911,7 @@ fn nothing_leaks_at_any_verbosity() {
         (vec!["login", "temporal-db", "--password-stdin"], false),
         (vec!["logout", "temporal-db"], false),
         (vec!["url", "temporal-db", "--user", "nobody"], false),
+        (vec!["doctor", "temporal-db", "--write", "--json"], false),
     ];
     for (args, may_print) in &commands {
         for v in ["", "-v", "-vv", "-vvv"] {
@@ -899,10 +926,22 @@ fn nothing_leaks_at_any_verbosity() {
                 !stderr.contains(&password),
                 "stderr of {full:?} shows the password:\n{stderr}"
             );
-            if !may_print {
+            if *may_print {
+                // these print it by design: proof the password was there to leak
+                assert!(
+                    stdout.contains(&password),
+                    "stdout of {full:?} should carry the fetched password:\n{stderr}"
+                );
+            } else {
                 assert!(
                     !stdout.contains(&password),
                     "stdout of {full:?} shows the password:\n{stdout}"
+                );
+            }
+            if args.last() == Some(&argv_dump) {
+                assert!(
+                    stdout.contains("temporal-db -- sh -c"),
+                    "the argv dump saw pgconn's own command line:\n{stdout}\n{stderr}"
                 );
             }
             assert!(!stderr.contains("panicked"), "{full:?}: {stderr}");
