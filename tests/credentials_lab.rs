@@ -1072,3 +1072,103 @@ fn vault_over_tls_needs_its_ca_and_reads_inside_a_namespace() {
         &["vault kv2/db/temporal"],
     );
 }
+
+/// A private tmux server (a real pseudo-terminal), killed on drop.
+struct Terminal {
+    socket: PathBuf,
+}
+
+impl Terminal {
+    fn start(socket: PathBuf, command: &str) -> Terminal {
+        let t = Terminal { socket };
+        t.tmux(&["new-session", "-d", "-x", "160", "-y", "30", command]);
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen and its scrollback.
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-S", "-"])
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// Polls `check` every 100 ms for at most `limit`.
+fn poll(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The `prompt` source answered by typing into a real terminal: `pgconn
+/// psql` asks, the typed password logs in (psql itself runs with `-w`, so
+/// it could not have asked), and the password never appears on the screen.
+#[test]
+fn prompt_typed_on_a_real_terminal_logs_in_without_echo() {
+    let Some(lab) = lab() else { return };
+    if !cli::tool_available("tmux") {
+        return;
+    }
+    let _lock = lab.lock();
+    let s = Scratch::new();
+    let password = lab.password("temporal-db", "temporal");
+    let users = user_yaml("temporal", "write, read", &["prompt"]);
+    let catalog = s.catalog(&lab, &users, "", 5);
+    let (out, rc) = (s.path().join("stdout"), s.path().join("rc"));
+    // CI is unset inside the terminal: the prompt source refuses to ask in CI
+    let command = format!(
+        "env -u CI HOME='{home}' PGCONN_CATALOG='{catalog}' PGCONN_KEYRING=none {bin} psql temporal-db -- \
+         -X -w -Atc \"select 'logged_in_as=' || current_user\" > '{out}'; echo \"rc=$?\" > '{rc}'",
+        home = s.path().display(),
+        catalog = catalog.display(),
+        bin = cli::bin(),
+        out = out.display(),
+        rc = rc.display(),
+    );
+    let term = Terminal::start(s.path().join("tmux.sock"), &command);
+    let asked = poll(Duration::from_secs(20), || {
+        term.screen()
+            .contains("Password for temporal on temporal-db")
+    });
+    assert!(asked, "no prompt on the terminal:\n{}", term.screen());
+    term.tmux(&["send-keys", "-l", &password]);
+    term.tmux(&["send-keys", "Enter"]);
+    let done = poll(Duration::from_secs(30), || {
+        std::fs::read_to_string(&rc).is_ok_and(|s| s.contains("rc="))
+    });
+    let screen = term.screen();
+    assert!(done, "pgconn psql did not finish:\n{screen}");
+    let stdout = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap().trim(),
+        "rc=0",
+        "psql failed:\n{screen}"
+    );
+    assert!(
+        stdout.contains("logged_in_as=temporal"),
+        "the typed password logged in: {stdout}\n{screen}"
+    );
+    assert!(
+        !screen.contains(&password),
+        "the password was echoed:\n{screen}"
+    );
+}
