@@ -895,3 +895,72 @@ fn pgx_refuses_wrong_name() {
         "x509: certificate is valid for wrong-name.lab.pgconn.test",
     );
 }
+
+// ------------------------------------------------------------------ Npgsql (parser only)
+
+/// The Npgsql check, compiled once per test process with Mono's `mcs`.
+fn npgsql_program(lab: &Lab) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = lab.dir().join("driver-tests");
+            std::fs::create_dir_all(&dir).expect("create driver-tests dir");
+            let out = dir.join("NpgsqlConnStr.exe");
+            let mut cmd = Command::new("mcs");
+            cmd.arg("-r:System.Data.dll")
+                .arg(format!("-out:{}", out.display()))
+                .arg(repo().join("tests/drivers/NpgsqlConnStr.cs"));
+            let r = lab::run(cmd, None, Duration::from_secs(120));
+            assert!(
+                r.ok(),
+                "mcs failed (lab/lab install brings mono-mcs): {r:#?}"
+            );
+            out
+        })
+        .clone()
+}
+
+/// Npgsql itself cannot be installed here (NuGet only). What can: .NET's
+/// own connection-string parser (Mono's System.Data), which Npgsql's
+/// builder derives from. The `npgsql` string of each special-character
+/// user reads back to exactly that password, with verify-full, the lab CA
+/// and the pool-safe keys as separate keys (no value ran into the next).
+#[test]
+fn npgsql_string_reads_back_in_dotnets_parser() {
+    let Some(lab) = lab() else { return };
+    if !cli::tool_available("mcs") {
+        return;
+    }
+    let _lock = lab.lock();
+    ensure_users(&lab);
+    let program = npgsql_program(&lab);
+    for user in [&SPECIAL, &NEWLINE] {
+        let printed = pgconn_url(&lab, user, &["--write", "--format", "npgsql"]);
+        let mut cmd = lab.command("mono");
+        cmd.arg(&program)
+            .env("DRIVER_URL", &printed.text)
+            .env("DRIVER_PASSWORD", user.password);
+        let mut r = lab::run(cmd, None, DRIVER_TIMEOUT);
+        r.what = format!("NpgsqlConnStr for {}", user.name);
+        assert!(
+            r.ok() && r.stdout.lines().any(|l| l == "password_ok"),
+            "the password of {} does not read back: {r:#?}",
+            user.name
+        );
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        for want in [
+            format!("host={WRITE_HOST}"),
+            "port=5432".to_string(),
+            format!("username={}", user.name),
+            "ssl mode=VerifyFull".to_string(),
+            format!("root certificate={}", lab.ca_cert().display()),
+            "max auto prepare=0".to_string(),
+            "no reset on close=true".to_string(),
+        ] {
+            assert!(
+                lines.contains(&want.as_str()),
+                "{want:?} not read back: {r:#?}"
+            );
+        }
+    }
+}
