@@ -920,7 +920,7 @@ fn npgsql_program(lab: &Lab) -> PathBuf {
         .clone()
 }
 
-/// Npgsql itself cannot be installed here (NuGet only). What can: .NET's
+/// Npgsql itself cannot be installed here (`NuGet` only). What can: `.NET`'s
 /// own connection-string parser (Mono's System.Data), which Npgsql's
 /// builder derives from. The `npgsql` string of each special-character
 /// user reads back to exactly that password, with verify-full, the lab CA
