@@ -747,12 +747,13 @@ fn psql_note(lab: &Lab, role: &str, user: &str, password: &str) -> String {
 
 /// One auth failure: doctor's `auth` check fails with both needles in its
 /// summary and hint, never sends the user back to doctor, and pgconn psql's
-/// note names the same cause.
+/// note names the cause (`psql`: psql cannot ask a pooler for a second
+/// opinion, so where doctor can tell more, its note names the candidates).
 fn expect_auth_failure(
     lab: &Lab,
     (role, user, password): (&str, &str, &str),
-    summary: &str,
-    hint: &str,
+    (summary, hint): (&str, &str),
+    psql: &str,
 ) {
     let d = doctor_as(lab, role, user, password);
     assert_eq!(d.exit(), Some(3), "{:#?}", d.run);
@@ -765,8 +766,8 @@ fn expect_auth_failure(
     );
     let note = psql_note(lab, role, user, password);
     assert!(
-        note.contains(summary),
-        "psql's note should name the cause ({summary:?}):\n{note}"
+        note.contains(psql),
+        "psql's note should name the cause ({psql:?}):\n{note}"
     );
     assert!(
         !d.run.text().contains(AUTH_PASSWORD) && !note.contains(AUTH_PASSWORD),
@@ -784,15 +785,22 @@ fn auth_failures_name_their_cause() {
         expect_auth_failure(
             &lab,
             ("admin", "temporal", &pw),
+            (
+                "pg_hba.conf has no rule admitting user \"temporal\"",
+                "hostssl",
+            ),
             "pg_hba.conf has no rule admitting user \"temporal\"",
-            "hostssl",
         );
     }
     let _lock = lab.lock();
     as_admin(
         &lab,
         &format!(
-            "DROP ROLE IF EXISTS {AUTH_ROLE}; CREATE ROLE {AUTH_ROLE} LOGIN IN ROLE pgconn_test_users PASSWORD '{AUTH_PASSWORD}'"
+            // created once and kept (a pooler's server connection outlives a
+            // dropped role: a new one of the same name would meet "invalid role OID")
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{AUTH_ROLE}') \
+             THEN CREATE ROLE {AUTH_ROLE} IN ROLE pgconn_test_users; END IF; END $$; \
+             ALTER ROLE {AUTH_ROLE} LOGIN VALID UNTIL 'infinity' PASSWORD '{AUTH_PASSWORD}'"
         ),
     );
     let _restore = RoleRestore(&lab);
@@ -805,12 +813,16 @@ fn auth_failures_name_their_cause() {
     expect_auth_failure(
         &lab,
         ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        (
+            "exists, but may not log in: it has NOLOGIN",
+            &format!("ALTER ROLE \"{AUTH_ROLE}\" LOGIN"),
+        ),
         "exists, but may not log in: it has NOLOGIN",
-        &format!("ALTER ROLE \"{AUTH_ROLE}\" LOGIN"),
     );
     as_admin(&lab, &format!("ALTER ROLE {AUTH_ROLE} LOGIN"));
 
-    // VALID UNTIL in the past: the server answers as for a wrong password
+    // VALID UNTIL in the past: the server answers as for a wrong password;
+    // the pooled write endpoint (PgBouncer checks the password itself) tells
     as_admin(
         &lab,
         &format!("ALTER ROLE {AUTH_ROLE} VALID UNTIL '2000-01-01'"),
@@ -818,8 +830,11 @@ fn auth_failures_name_their_cause() {
     expect_auth_failure(
         &lab,
         ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        (
+            "is right (the pooled write endpoint accepts it), but it expired: the role is VALID UNTIL 2000-01-01",
+            &format!("ALTER ROLE \"{AUTH_ROLE}\" VALID UNTIL 'infinity'"),
+        ),
         "a password past the role's VALID UNTIL",
-        &format!("ALTER ROLE \"{AUTH_ROLE}\" VALID UNTIL 'infinity'"),
     );
     as_admin(
         &lab,
@@ -830,8 +845,11 @@ fn auth_failures_name_their_cause() {
     expect_auth_failure(
         &lab,
         ("admin", AUTH_ROLE, "not-the-password"),
+        (
+            "is wrong for doctor_auth_case: the pooled write endpoint refuses it too",
+            "pgconn creds CLUSTER",
+        ),
         "refused the password login of user \"doctor_auth_case\": a wrong password",
-        "pgconn creds CLUSTER",
     );
     // no such role: PostgreSQL answers as for a wrong password (and the
     // lab's pg_hba admits members of a group only, so directly it is a
@@ -839,8 +857,11 @@ fn auth_failures_name_their_cause() {
     expect_auth_failure(
         &lab,
         ("write", "doctor_no_such_role", AUTH_PASSWORD),
+        (
+            "the role \"doctor_no_such_role\" does not exist",
+            "auth_file",
+        ),
         "the role \"doctor_no_such_role\" does not exist",
-        "auth_file",
     );
 }
 

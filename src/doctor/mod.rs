@@ -10,6 +10,7 @@ mod auth;
 mod dns;
 mod endpoint;
 mod lag;
+mod password_probe;
 mod pooler;
 pub mod render;
 mod routing;
