@@ -804,8 +804,34 @@ fn nothing_leaks_at_any_verbosity() {
     let mut env = vault_env(&lab, "root");
     env.extend(kube_env(&lab));
     let env = env_refs(&env);
+    // First: the password was really fetched, from the source after the one
+    // that fails, and it is the value searched for below (so no assertion
+    // of this test can pass because nothing was fetched).
+    let out = pgconn(&s, &catalog, &["creds", "temporal-db", "--json"], &env);
+    assert!(out.ok(), "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("creds --json");
+    assert!(
+        v["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("vault") && s.contains("kv2/temporal-db/temporal")),
+        "the vault source answered: {v}"
+    );
+    let out = pgconn(&s, &catalog, &["creds", "temporal-db", "--reveal"], &env);
+    assert!(
+        out.stdout.clone().contains(&password),
+        "creds --reveal shows the fetched password, the one searched for: {}",
+        out.stderr.clone()
+    );
+    // Every process's argv while `run`'s child lives: pgconn's own and its
+    // child's command lines never hold the password.
+    let argv_dump =
+        "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null";
     // (args, may stdout carry the password)
     let commands: Vec<(Vec<&str>, bool)> = vec![
+        (
+            vec!["run", "temporal-db", "--", "sh", "-c", argv_dump],
+            false,
+        ),
         (vec!["ls"], false),
         (vec!["ls", "--json"], false),
         (vec!["show", "temporal-db"], false),
@@ -824,6 +850,7 @@ fn nothing_leaks_at_any_verbosity() {
         (vec!["login", "temporal-db", "--password-stdin"], false),
         (vec!["logout", "temporal-db"], false),
         (vec!["url", "temporal-db", "--user", "nobody"], false),
+        (vec!["doctor", "temporal-db", "--write", "--json"], false),
     ];
     for (args, may_print) in &commands {
         for v in ["", "-v", "-vv", "-vvv"] {
@@ -838,10 +865,22 @@ fn nothing_leaks_at_any_verbosity() {
                 !stderr.contains(&password),
                 "stderr of {full:?} shows the password:\n{stderr}"
             );
-            if !may_print {
+            if *may_print {
+                // these print it by design: proof the password was there to leak
+                assert!(
+                    stdout.contains(&password),
+                    "stdout of {full:?} should carry the fetched password:\n{stderr}"
+                );
+            } else {
                 assert!(
                     !stdout.contains(&password),
                     "stdout of {full:?} shows the password:\n{stdout}"
+                );
+            }
+            if args.last() == Some(&argv_dump) {
+                assert!(
+                    stdout.contains("temporal-db -- sh -c"),
+                    "the argv dump saw pgconn's own command line:\n{stdout}\n{stderr}"
                 );
             }
             assert!(!stderr.contains("panicked"), "{full:?}: {stderr}");
@@ -970,4 +1009,104 @@ fn vault_over_tls_needs_its_ca_and_reads_inside_a_namespace() {
         &with(&base, &[("VAULT_CACERT", &ca)]),
     )
     .fails_with(1, &["vault kv2/db/temporal"]);
+}
+
+/// A private tmux server (a real pseudo-terminal), killed on drop.
+struct Terminal {
+    socket: PathBuf,
+}
+
+impl Terminal {
+    fn start(socket: PathBuf, command: &str) -> Terminal {
+        let t = Terminal { socket };
+        t.tmux(&["new-session", "-d", "-x", "160", "-y", "30", command]);
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen and its scrollback.
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-S", "-"])
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// Polls `check` every 100 ms for at most `limit`.
+fn poll(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The `prompt` source answered by typing into a real terminal: `pgconn
+/// psql` asks, the typed password logs in (psql itself runs with `-w`, so
+/// it could not have asked), and the password never appears on the screen.
+#[test]
+fn prompt_typed_on_a_real_terminal_logs_in_without_echo() {
+    let Some(lab) = lab() else { return };
+    if !cli::tool_available("tmux") {
+        return;
+    }
+    let _lock = lab.lock();
+    let s = Scratch::new();
+    let password = lab.password("temporal-db", "temporal");
+    let users = user_yaml("temporal", "write, read", &["prompt"]);
+    let catalog = s.catalog(&lab, &users, "", 5);
+    let (out, rc) = (s.path().join("stdout"), s.path().join("rc"));
+    // CI is unset inside the terminal: the prompt source refuses to ask in CI
+    let command = format!(
+        "env -u CI HOME='{home}' PGCONN_CATALOG='{catalog}' PGCONN_KEYRING=none {bin} psql temporal-db -- \
+         -X -w -Atc \"select 'logged_in_as=' || current_user\" > '{out}'; echo \"rc=$?\" > '{rc}'",
+        home = s.path().display(),
+        catalog = catalog.display(),
+        bin = cli::bin(),
+        out = out.display(),
+        rc = rc.display(),
+    );
+    let term = Terminal::start(s.path().join("tmux.sock"), &command);
+    let asked = poll(Duration::from_secs(20), || {
+        term.screen()
+            .contains("Password for temporal on temporal-db")
+    });
+    assert!(asked, "no prompt on the terminal:\n{}", term.screen());
+    term.tmux(&["send-keys", "-l", &password]);
+    term.tmux(&["send-keys", "Enter"]);
+    let done = poll(Duration::from_secs(30), || {
+        std::fs::read_to_string(&rc).is_ok_and(|s| s.contains("rc="))
+    });
+    let screen = term.screen();
+    assert!(done, "pgconn psql did not finish:\n{screen}");
+    let stdout = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap().trim(),
+        "rc=0",
+        "psql failed:\n{screen}"
+    );
+    assert!(
+        stdout.contains("logged_in_as=temporal"),
+        "the typed password logged in: {stdout}\n{screen}"
+    );
+    assert!(
+        !screen.contains(&password),
+        "the password was echoed:\n{screen}"
+    );
 }

@@ -1012,3 +1012,312 @@ fn github_format_is_one_workflow_command_per_finding_then_the_human_report() {
         "{human:#?}"
     );
 }
+
+// ------------------------------------------------------- auth failure classes
+
+/// The role the auth-failure tests change (a member of `pgconn_test_users`,
+/// which the lab's `pg_hba` admits over TLS).
+const AUTH_ROLE: &str = "doctor_auth_case";
+const AUTH_PASSWORD: &str = "Auth-case-1";
+
+/// Puts [`AUTH_ROLE`] back to a plain login role with its password, also
+/// when the test panics.
+struct RoleRestore<'a>(&'a Lab);
+
+impl Drop for RoleRestore<'_> {
+    fn drop(&mut self) {
+        let sql = format!(
+            "ALTER ROLE {AUTH_ROLE} LOGIN VALID UNTIL 'infinity' PASSWORD '{AUTH_PASSWORD}'"
+        );
+        let r = self.0.query("temporal-db", "admin", &sql);
+        assert!(
+            r.ok() || std::thread::panicking(),
+            "could not restore {AUTH_ROLE}: {r:#?}"
+        );
+    }
+}
+
+/// As superuser on temporal-db's primary.
+fn as_admin(lab: &Lab, sql: &str) {
+    lab.query("temporal-db", "admin", sql).expect_ok();
+}
+
+/// `pgconn doctor temporal-db --admin --user USER` with `password` from the environment.
+fn doctor_as_user(lab: &Lab, role: &str, user: &str, password: &str) -> Doctor {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(lab.catalog())
+        .args(["doctor", "--json", "--timeout", &TIMEOUT.to_string()])
+        .args(["temporal-db", &format!("--{role}"), "--user", user])
+        .env("PGCONN_KEYRING", "none")
+        .env(password_var(user), password);
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let json: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("doctor did not print JSON ({e}): {run:#?}"));
+    Doctor { json, run }
+}
+
+fn password_var(user: &str) -> String {
+    format!("PGCONN_PASSWORD_TEMPORAL_DB_{}", user.to_uppercase())
+}
+
+/// `pgconn psql temporal-db --admin --user USER -- -c 'select 1'`: it must fail
+/// to connect (psql's status 2); pgconn's note on stderr.
+fn psql_note(lab: &Lab, role: &str, user: &str, password: &str) -> String {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.args(["psql", "temporal-db", &format!("--{role}"), "--user", user])
+        .args(["--", "-X", "-Atc", "select 1"])
+        .env("PGCONN_CATALOG", lab.catalog())
+        .env("PGCONN_KEYRING", "none")
+        .env("NO_COLOR", "1")
+        .env(password_var(user), password);
+    let r = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    assert_eq!(r.code, Some(2), "psql should fail to connect: {r:#?}");
+    r.stderr
+}
+
+/// One auth failure: doctor's `auth` check fails with both needles in its
+/// summary and hint, never sends the user back to doctor, and pgconn psql's
+/// note names the cause (`psql`: psql cannot ask a pooler for a second
+/// opinion, so where doctor can tell more, its note names the candidates).
+fn expect_auth_failure(
+    lab: &Lab,
+    (role, user, password): (&str, &str, &str),
+    (summary, hint): (&str, &str),
+    psql: &str,
+) {
+    let d = doctor_as_user(lab, role, user, password);
+    assert_eq!(d.exit(), Some(3), "{:#?}", d.run);
+    d.expect("temporal-db", role, "auth", "fail", summary, hint);
+    d.below_ok("temporal-db", role, "auth");
+    let check = d.check("temporal-db", role, "auth");
+    assert!(
+        !check["hint"].as_str().unwrap().contains("pgconn doctor"),
+        "doctor must not send the user to doctor: {check:#}"
+    );
+    let note = psql_note(lab, role, user, password);
+    assert!(
+        note.contains(psql),
+        "psql's note should name the cause ({psql:?}):\n{note}"
+    );
+    assert!(
+        !d.run.text().contains(AUTH_PASSWORD) && !note.contains(AUTH_PASSWORD),
+        "the password leaked"
+    );
+}
+
+#[test]
+fn auth_failures_name_their_cause() {
+    let Some(lab) = lab() else { return };
+    {
+        // no pg_hba entry: the fault makes one, for the app user
+        let _fault = lab.inject("hba-reject");
+        let pw = lab.password("temporal-db", "temporal");
+        expect_auth_failure(
+            &lab,
+            ("admin", "temporal", &pw),
+            (
+                "pg_hba.conf has no rule admitting user \"temporal\"",
+                "hostssl",
+            ),
+            "pg_hba.conf has no rule admitting user \"temporal\"",
+        );
+    }
+    let _lock = lab.lock();
+    as_admin(
+        &lab,
+        &format!(
+            // created once and kept (a pooler's server connection outlives a
+            // dropped role: a new one of the same name would meet "invalid role OID")
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{AUTH_ROLE}') \
+             THEN CREATE ROLE {AUTH_ROLE} IN ROLE pgconn_test_users; END IF; END $$; \
+             ALTER ROLE {AUTH_ROLE} LOGIN VALID UNTIL 'infinity' PASSWORD '{AUTH_PASSWORD}'"
+        ),
+    );
+    let _restore = RoleRestore(&lab);
+    // the healthy role logs in: the cases below are the changes alone
+    let d = doctor_as_user(&lab, "admin", AUTH_ROLE, AUTH_PASSWORD);
+    d.expect("temporal-db", "admin", "auth", "ok", AUTH_ROLE, "");
+
+    // NOLOGIN: the password is right, the role may not log in
+    as_admin(&lab, &format!("ALTER ROLE {AUTH_ROLE} NOLOGIN"));
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        (
+            "exists, but may not log in: it has NOLOGIN",
+            &format!("ALTER ROLE \"{AUTH_ROLE}\" LOGIN"),
+        ),
+        "exists, but may not log in: it has NOLOGIN",
+    );
+    as_admin(&lab, &format!("ALTER ROLE {AUTH_ROLE} LOGIN"));
+
+    // VALID UNTIL in the past: the server answers as for a wrong password;
+    // the pooled write endpoint (PgBouncer checks the password itself) tells
+    as_admin(
+        &lab,
+        &format!("ALTER ROLE {AUTH_ROLE} VALID UNTIL '2000-01-01'"),
+    );
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, AUTH_PASSWORD),
+        (
+            "is right (the pooled write endpoint accepts it), but it expired: the role is VALID UNTIL 2000-01-01",
+            &format!("ALTER ROLE \"{AUTH_ROLE}\" VALID UNTIL 'infinity'"),
+        ),
+        "a password past the role's VALID UNTIL",
+    );
+    as_admin(
+        &lab,
+        &format!("ALTER ROLE {AUTH_ROLE} VALID UNTIL 'infinity'"),
+    );
+
+    // a wrong password
+    expect_auth_failure(
+        &lab,
+        ("admin", AUTH_ROLE, "not-the-password"),
+        (
+            "is wrong for doctor_auth_case: the pooled write endpoint refuses it too",
+            "pgconn creds CLUSTER",
+        ),
+        "refused the password login of user \"doctor_auth_case\": a wrong password",
+    );
+    // no such role: PostgreSQL answers as for a wrong password (and the
+    // lab's pg_hba admits members of a group only, so directly it is a
+    // pg_hba refusal); PgBouncer's auth_query says it outright
+    expect_auth_failure(
+        &lab,
+        ("write", "doctor_no_such_role", AUTH_PASSWORD),
+        (
+            "the role \"doctor_no_such_role\" does not exist",
+            "auth_file",
+        ),
+        "the role \"doctor_no_such_role\" does not exist",
+    );
+}
+
+// ------------------------------------------------------- pooler and lag, for real
+
+/// The lab catalog with its top-level `pooler` line replaced.
+fn catalog_with_pooler(lab: &Lab, dir: &std::path::Path, pooler: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(lab.catalog()).expect("lab catalog");
+    let line = "pooler: { kind: pgbouncer, mode: transaction }";
+    assert!(text.contains(line), "the lab catalog changed: {text}");
+    let path = dir.join("pooler.yaml");
+    std::fs::write(&path, text.replace(line, &format!("pooler: {pooler}"))).expect("write");
+    path
+}
+
+#[test]
+fn pooler_check_warns_when_the_catalog_is_wrong_about_the_pooler() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // the catalog says no pooler; PgBouncer in transaction mode answers
+    let none = catalog_with_pooler(&lab, dir.path(), "{ kind: none }");
+    let d = doctor_with(&lab, &none, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "warn",
+        "in transaction mode answers, but the catalog says this endpoint is direct",
+        "pooled: true",
+    );
+    assert!(
+        d.check("temporal-db", "write", "pooler")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("PgBouncer"),
+        "names what answers"
+    );
+    assert_eq!(
+        d.exit(),
+        Some(0),
+        "a warning is not a failure: {:#?}",
+        d.run
+    );
+    // the catalog says session mode
+    let session = catalog_with_pooler(&lab, dir.path(), "{ kind: pgbouncer, mode: session }");
+    let d = doctor_with(&lab, &session, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "warn",
+        "in transaction mode, but the catalog says session",
+        "pooler.mode",
+    );
+    // the real catalog: no warning
+    let d = doctor(&lab, &["temporal-db", "write"]);
+    d.expect(
+        "temporal-db",
+        "write",
+        "pooler",
+        "ok",
+        "transaction mode",
+        "",
+    );
+}
+
+/// `sql` as superuser on temporal-db's replica itself (`ta2`, 127.21.1.2;
+/// its certificate names the endpoints, so the CA is verified, not the name).
+fn on_replica(lab: &Lab, sql: &str) -> Run {
+    let conninfo = format!(
+        "host=127.21.1.2 port=5432 dbname=temporal user={ADMIN_USER} sslmode=verify-ca sslrootcert={} connect_timeout=5",
+        lab.ca_cert().display()
+    );
+    let pw = lab.password("temporal-db", ADMIN_USER);
+    lab.psql(&["-At", "-c", sql, &conninfo], &[("PGPASSWORD", &pw)])
+}
+
+/// Resumes WAL replay on the lab replica, also when the test panics.
+struct ResumeReplay<'a>(&'a Lab);
+
+impl Drop for ResumeReplay<'_> {
+    fn drop(&mut self) {
+        let r = on_replica(self.0, "select pg_wal_replay_resume()");
+        assert!(
+            r.ok() || std::thread::panicking(),
+            "could not resume replay: {r:#?}"
+        );
+    }
+}
+
+#[test]
+fn lag_warns_on_a_paused_replica() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let healthy = doctor(&lab, &["temporal-db", "read"]);
+    assert_eq!(healthy.status("temporal-db", "read", "lag"), "ok");
+    on_replica(&lab, "select pg_wal_replay_pause()").expect_ok();
+    let _resume = ResumeReplay(&lab);
+    let mut last = None;
+    for i in 0..20 {
+        // WAL the replica receives but does not replay
+        lab.query(
+            "temporal-db",
+            "admin",
+            &format!(
+                "create table if not exists lag_probe (n int); insert into lag_probe values ({i})"
+            ),
+        )
+        .expect_ok();
+        let d = doctor(&lab, &["temporal-db", "read", "--max-lag", "1"]);
+        if d.status("temporal-db", "read", "lag") == "warn" {
+            d.expect(
+                "temporal-db",
+                "read",
+                "lag",
+                "warn",
+                "s behind the primary (threshold 1 s)",
+                "read-your-writes",
+            );
+            d.below_ok("temporal-db", "read", "routing");
+            return;
+        }
+        last = Some(d.check("temporal-db", "read", "lag").clone());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("no lag warning on a paused replica within 20 tries: {last:#?}");
+}

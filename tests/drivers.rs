@@ -15,9 +15,12 @@
 //!
 //! Drivers and their scripts (tests/drivers/, installed by `lab/lab install`
 //! into lab/.drivers): psql (libpq), psycopg 3, SQLAlchemy + psycopg,
-//! asyncpg, SQLAlchemy + asyncpg, node-postgres, pgjdbc. The connection
+//! asyncpg, SQLAlchemy + asyncpg, node-postgres, pgjdbc, and pgx v4 (Debian's
+//! Go 1.19 sources, built offline in GOPATH mode: pgx v5, which the `pgx`
+//! format's pool-safe key is for, is not packaged; pgconn's note tells v4
+//! users what to write instead, and the test follows it). The connection
 //! string carries the password, so it reaches the scripts in the
-//! environment (`DRIVER_URL`), never in their argv. pgx, Prisma and Npgsql
+//! environment (`DRIVER_URL`), never in their argv. Prisma and Npgsql
 //! cannot be installed here: their formats keep their unit tests only.
 //!
 //! Runs inside the lab namespace: `lab/test drivers::`, or
@@ -179,6 +182,9 @@ struct InCode {
     null_pool: bool,
     /// Environment variables (`PGSSLROOTCERT=…`).
     env: Vec<(String, String)>,
+    /// pgx v4: `statement_cache_mode=describe` in place of pgx v5's
+    /// `default_query_exec_mode=exec`, as the `pgx` format's note says.
+    pgx_v4: bool,
 }
 
 impl InCode {
@@ -197,6 +203,9 @@ impl InCode {
             }
             if note.contains("NullPool") {
                 c.null_pool = true;
+            }
+            if note.contains("pgx v4 put statement_cache_mode=describe in its place") {
+                c.pgx_v4 = true;
             }
             if let Some(at) = note.find("PGSSLROOTCERT=") {
                 let value = note[at + "PGSSLROOTCERT=".len()..]
@@ -225,6 +234,8 @@ enum Driver {
     SqlalchemyAsyncpg,
     Node,
     Jdbc,
+    /// pgx v4.
+    Pgx,
 }
 
 impl Driver {
@@ -236,6 +247,7 @@ impl Driver {
             Driver::Asyncpg => "asyncpg_check.py",
             Driver::Node => "node_check.js",
             Driver::Jdbc => "JdbcCheck.java",
+            Driver::Pgx => "pgx_check.go",
         }
     }
 }
@@ -298,7 +310,47 @@ fn driver_command(lab: &Lab, driver: Driver, mode: &str) -> Command {
                 .arg(mode);
             cmd
         }
+        Driver::Pgx => {
+            let program = pgx_program(lab, &scripts.join(driver.script()));
+            let mut cmd = lab.command(program.to_str().expect("utf-8 path"));
+            cmd.arg(mode);
+            cmd
+        }
     }
+}
+
+/// Where `lab/lab install` puts Debian's Go sources (GOPATH mode).
+const GOPATH: &str = "/usr/share/gocode";
+
+/// The pgx check, built once per test process, offline (GOPATH mode,
+/// `GOPROXY=off`) from Debian's pgx v4 sources.
+fn pgx_program(lab: &Lab, source: &Path) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            assert!(
+                Path::new(GOPATH)
+                    .join("src/github.com/jackc/pgx/v4")
+                    .exists(),
+                "pgx v4 sources missing in {GOPATH}: run lab/lab install"
+            );
+            let dir = lab.dir().join("driver-tests");
+            std::fs::create_dir_all(&dir).expect("create driver-tests dir");
+            let out = dir.join("pgx_check");
+            let mut cmd = Command::new("go");
+            cmd.args(["build", "-o"])
+                .arg(&out)
+                .arg(source)
+                .env("GO111MODULE", "off")
+                .env("GOPATH", GOPATH)
+                .env("GOPROXY", "off")
+                .env("GOFLAGS", "")
+                .env("GOCACHE", dir.join("gocache"));
+            let r = lab::run(cmd, None, Duration::from_secs(300));
+            assert!(r.ok(), "go build of the pgx check failed: {r:#?}");
+            out
+        })
+        .clone()
 }
 
 /// Run the driver's check with `url` in `DRIVER_URL` and the in-code settings.
@@ -311,6 +363,14 @@ fn run_driver(
     extra_env: &[(&str, &str)],
 ) -> Run {
     let mut cmd = driver_command(lab, driver, mode);
+    let url = if code.pgx_v4 {
+        url.replace(
+            "default_query_exec_mode=exec",
+            "statement_cache_mode=describe",
+        )
+    } else {
+        url.to_string()
+    };
     cmd.env("DRIVER_URL", url)
         .env("DRIVER_CONNECT_ARGS", code.json());
     if code.null_pool {
@@ -337,6 +397,7 @@ fn format_of(driver: Driver) -> &'static str {
         Driver::SqlalchemyAsyncpg => "sqlalchemy-asyncpg",
         Driver::Node => "node",
         Driver::Jdbc => "jdbc",
+        Driver::Pgx => "pgx",
     }
 }
 
@@ -510,6 +571,63 @@ fn psql_pin_ip_connects_to_the_pinned_address() {
         "--pin-ip keeps the name (for TLS) and pins the catalog's IP: {}",
         printed.text
     );
+}
+
+/// Under a wrong DNS answer (`dns-wrong-ip`: the write name resolves to an
+/// address where nothing listens) the unpinned string fails and the pinned
+/// one still logs in with real psql: hostaddr is the catalog's IP, and the
+/// certificate is still checked against the name (a pinned string with a
+/// name the certificate lacks is refused at the same address).
+#[test]
+fn psql_pin_ip_connects_under_a_wrong_dns_answer() {
+    let Some(lab) = lab() else { return };
+    {
+        let _lock = lab.lock();
+        ensure_users(&lab);
+    }
+    let formats: [&[&str]; 2] = [
+        &["--write", "--format", "uri", "--pin-ip"],
+        &["--write", "--format", "keyword", "--pin-ip"],
+    ];
+    let pinned: Vec<String> = formats
+        .iter()
+        .map(|args| pgconn_url(&lab, &SPECIAL, args).text)
+        .collect();
+    let unpinned = pgconn_url(&lab, &SPECIAL, &["--write", "--format", "uri"]).text;
+    let _fault = lab.inject("dns-wrong-ip");
+    let r = run_driver(
+        &lab,
+        Driver::Psql,
+        "whoami",
+        &unpinned,
+        &InCode::default(),
+        &[],
+    );
+    assert!(
+        !r.ok() && r.stderr.contains("127.20.0.99"),
+        "without --pin-ip psql follows the wrong answer: {r:#?}"
+    );
+    for url in &pinned {
+        let r = run_driver(&lab, Driver::Psql, "whoami", url, &InCode::default(), &[]);
+        assert_logged_in(&r, &SPECIAL);
+        // the same pinned address with a name the certificate does not carry
+        let other = url.replace(WRITE_HOST, "not-in-the-cert.lab.pgconn.test");
+        assert_ne!(&other, url);
+        let r = run_driver(
+            &lab,
+            Driver::Psql,
+            "whoami",
+            &other,
+            &InCode::default(),
+            &[],
+        );
+        assert!(
+            !r.ok()
+                && r.stderr
+                    .contains("does not match host name \"not-in-the-cert.lab.pgconn.test\""),
+            "a pinned string must still verify the name: {r:#?}"
+        );
+    }
 }
 
 #[test]
@@ -719,4 +837,130 @@ fn pgjdbc_refuses_wrong_name() {
         &[&["--write", "--format", "jdbc"]],
         "could not be verified by hostnameverifier",
     );
+}
+
+// ------------------------------------------------------------------ pgx v4
+
+#[test]
+fn pgx_passwords() {
+    check_passwords(
+        Driver::Pgx,
+        &[
+            &["--write", "--format", "pgx"],
+            // straight to PostgreSQL: no pool-safe key, the URL as printed
+            &["--admin", "--format", "pgx"],
+        ],
+    );
+}
+
+/// pgx v4 with the printed URL and the note applied is safe on the
+/// transaction pooler; without a pool-safe key it is not (the control). And
+/// the URL alone, unchanged, is refused by PgBouncer: the reason the note
+/// exists.
+#[test]
+fn pgx_pool_safety() {
+    check_pool(
+        Driver::Pgx,
+        |url| without_param(url, "default_query_exec_mode=exec"),
+        same,
+        &[],
+    );
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let printed = pgconn_url(&lab, &SPECIAL, &["--write", "--format", "pgx"]);
+    let code = InCode::from_notes(&printed.notes);
+    assert!(
+        code.pgx_v4,
+        "the pgx format should say what pgx v4 uses: {:?}",
+        printed.notes
+    );
+    let as_printed = InCode {
+        pgx_v4: false,
+        ..code
+    };
+    let r = run_driver(&lab, Driver::Pgx, "whoami", &printed.text, &as_printed, &[]);
+    assert!(
+        !r.ok()
+            && r.stderr
+                .contains("unsupported startup parameter: default_query_exec_mode"),
+        "pgx v4 sends pgx v5's key to PgBouncer as a startup parameter: {r:#?}"
+    );
+}
+
+#[test]
+fn pgx_refuses_wrong_name() {
+    check_wrong_name(
+        Driver::Pgx,
+        &[&["--write", "--format", "pgx"]],
+        "x509: certificate is valid for wrong-name.lab.pgconn.test",
+    );
+}
+
+// ------------------------------------------------------------------ Npgsql (parser only)
+
+/// The Npgsql check, compiled once per test process with Mono's `mcs`.
+fn npgsql_program(lab: &Lab) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = lab.dir().join("driver-tests");
+            std::fs::create_dir_all(&dir).expect("create driver-tests dir");
+            let out = dir.join("NpgsqlConnStr.exe");
+            let mut cmd = Command::new("mcs");
+            cmd.arg("-r:System.Data.dll")
+                .arg(format!("-out:{}", out.display()))
+                .arg(repo().join("tests/drivers/NpgsqlConnStr.cs"));
+            let r = lab::run(cmd, None, Duration::from_secs(120));
+            assert!(
+                r.ok(),
+                "mcs failed (lab/lab install brings mono-mcs): {r:#?}"
+            );
+            out
+        })
+        .clone()
+}
+
+/// Npgsql itself cannot be installed here (`NuGet` only). What can: `.NET`'s
+/// own connection-string parser (Mono's System.Data), which Npgsql's
+/// builder derives from. The `npgsql` string of each special-character
+/// user reads back to exactly that password, with verify-full, the lab CA
+/// and the pool-safe keys as separate keys (no value ran into the next).
+#[test]
+fn npgsql_string_reads_back_in_dotnets_parser() {
+    let Some(lab) = lab() else { return };
+    if !cli::tool_available("mcs") {
+        return;
+    }
+    let _lock = lab.lock();
+    ensure_users(&lab);
+    let program = npgsql_program(&lab);
+    for user in [&SPECIAL, &NEWLINE] {
+        let printed = pgconn_url(&lab, user, &["--write", "--format", "npgsql"]);
+        let mut cmd = lab.command("mono");
+        cmd.arg(&program)
+            .env("DRIVER_URL", &printed.text)
+            .env("DRIVER_PASSWORD", user.password);
+        let mut r = lab::run(cmd, None, DRIVER_TIMEOUT);
+        r.what = format!("NpgsqlConnStr for {}", user.name);
+        assert!(
+            r.ok() && r.stdout.lines().any(|l| l == "password_ok"),
+            "the password of {} does not read back: {r:#?}",
+            user.name
+        );
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        for want in [
+            format!("host={WRITE_HOST}"),
+            "port=5432".to_string(),
+            format!("username={}", user.name),
+            "ssl mode=VerifyFull".to_string(),
+            format!("root certificate={}", lab.ca_cert().display()),
+            "max auto prepare=0".to_string(),
+            "no reset on close=true".to_string(),
+        ] {
+            assert!(
+                lines.contains(&want.as_str()),
+                "{want:?} not read back: {r:#?}"
+            );
+        }
+    }
 }

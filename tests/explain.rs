@@ -461,3 +461,59 @@ fn real_messages_from_the_server_and_the_pooler() {
         );
     }
 }
+
+// ---------------------------------------------------------------- the corpus
+
+/// `tests/data/explain_corpus.tsv`: (category, where it comes from, message).
+fn corpus() -> Vec<(&'static str, &'static str, String)> {
+    include_str!("data/explain_corpus.tsv")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            let (Some(want), Some(from), Some(text)) = (parts.next(), parts.next(), parts.next())
+            else {
+                panic!("corpus line without three tab-separated fields: {l}");
+            };
+            (want, from, text.replace("\\n", "\n").replace("\\t", "\t"))
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_is_classified() {
+    let corpus = corpus();
+    assert!(
+        corpus.len() > 150,
+        "the corpus lost lines: {}",
+        corpus.len()
+    );
+    let mut wrong = Vec::new();
+    for (want, from, text) in &corpus {
+        assert!(
+            CATEGORIES.contains(want),
+            "unknown category {want} ({from})"
+        );
+        let v = explain(text);
+        if v["category"] != *want {
+            wrong.push(format!(
+                "{from}: {text:?}\n  want {want}, got {}",
+                v["category"]
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} corpus messages misclassified:\n{}",
+        wrong.len(),
+        corpus.len(),
+        wrong.join("\n")
+    );
+    // the sources' own wordings, not a catch-all: each source family has
+    // messages in more than one category
+    let unknown = corpus.iter().filter(|c| c.0 == "unknown").count();
+    assert!(
+        unknown * 10 < corpus.len(),
+        "only messages too ambiguous to name may be unknown"
+    );
+}

@@ -173,7 +173,11 @@ fn a_failed_psql_connection_gets_one_line_of_diagnosis() {
         .filter(|l| l.starts_with("note: "))
         .collect();
     assert_eq!(notes.len(), 1, "{}", out.text());
-    assert!(notes[0].contains("password was rejected"), "{}", notes[0]);
+    assert!(
+        notes[0].contains("refused the password login"),
+        "{}",
+        notes[0]
+    );
     let out = go(pgconn(
         &lab,
         &[

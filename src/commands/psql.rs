@@ -57,7 +57,12 @@ pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
         (status, stderr) = launch(&psql, &conn, args, ctx.verbose, style)?;
     }
     if status == PSQL_CONNECTION_FAILED && !stderr.is_empty() {
-        let diagnosis = knowledge::classify(&stderr, None);
+        let user = conn
+            .credential
+            .as_ref()
+            .map_or(&conn.target.user, |c| &c.user);
+        let database = conn.target.database.as_deref().unwrap_or(user);
+        let diagnosis = knowledge::classify_login(&stderr, None, user, database);
         if diagnosis.category != knowledge::Category::Unknown {
             output::note(
                 style,

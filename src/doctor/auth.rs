@@ -2,15 +2,18 @@
 //! chain's password (never printed), over TLS verified as the endpoint's
 //! sslmode says. Every server message is mapped through the knowledge base
 //! (wrong password, `pg_hba` with the address the server saw, missing
-//! database or role, connection limits, starting up). On a direct endpoint
-//! the server also reports the client's address: the egress IP.
+//! database or role, a role without LOGIN, connection limits, starting up).
+//! A password refused on a direct endpoint is tried once more on the
+//! cluster's pooled endpoint, which tells wrong, expired and missing apart
+//! ([`password_probe`]). On a direct endpoint the server also reports the
+//! client's address: the egress IP.
 
 use std::net::{IpAddr, SocketAddr};
 
 use super::endpoint::Findings;
 use super::session::{Login, Session, SessionError, Tls};
 use super::sheet::CheckId;
-use super::{Check, CredFuture, Ctx};
+use super::{Check, CredFuture, Ctx, password_probe};
 use crate::knowledge::{self, Category};
 use crate::target::Target;
 
@@ -62,7 +65,7 @@ pub async fn run(
         password: cred.password.expose(),
         database: &database,
     };
-    match Session::open(&login, tls, ctx.layer_timeout()).await {
+    match Session::open(&login, tls.clone(), ctx.layer_timeout()).await {
         Ok(session) => {
             if f.direct {
                 f.egress = client_addr(ctx, &session).await;
@@ -73,8 +76,28 @@ pub async fn run(
                 Check::ok(CheckId::Auth, summary).detail(format!("password from {}", cred.source));
             (check, Some(session))
         }
-        Err(e) => (failed(&e, &cred.user, &database, f), None),
+        Err(e) => {
+            let check = failed(&e, &cred.user, &database, f);
+            let refused = e.server_error().is_some_and(|(_, code)| code == "28P01");
+            if refused && !target.endpoint.pooled {
+                let login = (cred.user.as_str(), login.password, database.as_str());
+                if let Some(cause) = password_probe::probe(ctx, target, tls, login).await {
+                    return (told_apart(&check, &cause, &cred.user, &cred.source), None);
+                }
+            }
+            (check, None)
+        }
     }
+}
+
+/// The failed check, with what the pooled endpoint told about the cause.
+fn told_apart(check: &Check, cause: &password_probe::Cause, user: &str, source: &str) -> Check {
+    Check::fail(CheckId::Auth, cause.summary(user, source))
+        .detail(format!(
+            "{}; the same login was tried on the cluster's pooled endpoint to tell a wrong password, an expired one and a missing role apart",
+            check.detail
+        ))
+        .hint(cause.hint(user))
 }
 
 /// The address the server sees this client at.
@@ -95,7 +118,7 @@ fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Che
     let (message, code) = e
         .server_error()
         .map_or((said.clone(), None), |(m, c)| (m, Some(c)));
-    let d = knowledge::classify(&message, code.as_deref());
+    let d = knowledge::classify_login(&message, code.as_deref(), user, database);
     if f.direct
         && let Some(ip) = d.facts.host.as_deref().and_then(|h| h.parse().ok())
     {
@@ -111,7 +134,18 @@ fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Che
         Some(code) => format!("server said: {said} (SQLSTATE {code})"),
         None => format!("client said: {said}"),
     };
+    let hint = if d.hint_sends_to_doctor() {
+        LOGIN_REFUSED_HINT.to_string()
+    } else {
+        d.hint
+    };
     Check::fail(CheckId::Auth, summary)
         .detail(detail)
-        .hint(d.hint)
+        .hint(hint)
 }
+
+/// The hint for a refusal the knowledge base cannot name (never "run
+/// doctor": this is doctor).
+const LOGIN_REFUSED_HINT: &str = "the layers below the login work; the message above is the \
+    server's or pooler's own reason: its log for the same moment has the details (PostgreSQL \
+    logs the cause of a refused login as a DETAIL line), and `pgconn explain 'MESSAGE'` reads it";

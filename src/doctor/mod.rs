@@ -13,6 +13,7 @@ mod endpoint;
 pub mod github;
 pub mod junit;
 mod lag;
+mod password_probe;
 mod pooler;
 pub mod render;
 mod routing;

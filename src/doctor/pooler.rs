@@ -151,7 +151,11 @@ fn pooled(
 ) -> Check {
     let name = version.unwrap_or("a pooler (PgBouncer)");
     let Some(expected) = expected else {
-        return Check::warn(CheckId::Pooler, format!("{name} answers, but the catalog says this endpoint is direct"))
+        let what = match mode {
+            Ok(m) => format!("{name} in {m} mode"),
+            Err(_) => name.to_string(),
+        };
+        return Check::warn(CheckId::Pooler, format!("{what} answers, but the catalog says this endpoint is direct (no pooler)"))
             .hint("fix the catalog (pooled: true and the pooler's mode): without it pgconn gives drivers no pool-safe settings");
     };
     let mode = match mode {

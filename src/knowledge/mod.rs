@@ -85,6 +85,14 @@ pub struct Diagnosis {
     pub facts: Facts,
 }
 
+impl Diagnosis {
+    /// Whether the hint's advice is to run `pgconn doctor` (a hint doctor
+    /// itself must not give: it would send the user in a circle).
+    pub fn hint_sends_to_doctor(&self) -> bool {
+        self.hint.contains("pgconn doctor")
+    }
+}
+
 /// The summary and hint for text nothing matched.
 const UNKNOWN_SUMMARY: &str = "pgconn does not recognise this message";
 const UNKNOWN_HINT: &str = "run `pgconn doctor CLUSTER` to check every layer of the endpoint \
@@ -92,8 +100,23 @@ const UNKNOWN_HINT: &str = "run `pgconn doctor CLUSTER` to check every layer of 
 
 /// Classifies an error message; `sqlstate` when the caller has it apart.
 pub fn classify(text: &str, sqlstate: Option<&str>) -> Diagnosis {
+    classify_facts(text, sqlstate, Facts::extract(text))
+}
+
+/// Classifies the refusal of a login whose user and database the caller
+/// knows: names the message leaves out (PgBouncer's "no such user") come
+/// from there.
+pub fn classify_login(text: &str, sqlstate: Option<&str>, user: &str, database: &str) -> Diagnosis {
+    let mut facts = Facts::extract(text);
+    let known = |v: &str| Some(sanitize(v)).filter(|v| !v.is_empty());
+    facts.user = facts.user.or_else(|| known(user));
+    facts.role = facts.role.or_else(|| known(user));
+    facts.database = facts.database.or_else(|| known(database));
+    classify_facts(text, sqlstate, facts)
+}
+
+fn classify_facts(text: &str, sqlstate: Option<&str>, facts: Facts) -> Diagnosis {
     let lower = text.to_lowercase();
-    let facts = Facts::extract(text);
     let code = sqlstate
         .map(str::to_ascii_uppercase)
         .or_else(|| facts.sqlstate.clone());

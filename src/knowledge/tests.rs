@@ -340,3 +340,29 @@ fn summaries_carry_the_names_and_the_address_the_server_saw() {
     let d = classify("prepared statement \"S_1\" does not exist", None);
     assert!(d.hint.contains("prepareThreshold=0"), "{}", d.hint);
 }
+
+#[test]
+fn login_refusals_name_the_known_user_and_never_send_to_doctor() {
+    let d = super::classify_login("FATAL:  no such user", None, "app", "shop");
+    assert_eq!(d.category, Category::Role);
+    assert!(d.summary.contains("\"app\""), "{}", d.summary);
+    let d = super::classify_login(
+        "FATAL:  role \"grp\" is not permitted to log in",
+        Some("28000"),
+        "app",
+        "shop",
+    );
+    assert_eq!(d.rule, Some("role_nologin"));
+    assert!(
+        d.summary.contains("\"grp\""),
+        "the message's name wins: {}",
+        d.summary
+    );
+    // doctor shows these hints itself: none may say "run doctor"
+    for r in RULES
+        .iter()
+        .filter(|r| matches!(r.category, Category::Auth | Category::Role))
+    {
+        assert!(!r.hint.contains("pgconn doctor"), "{}: {}", r.id, r.hint);
+    }
+}
