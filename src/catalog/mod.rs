@@ -188,6 +188,39 @@ pub fn load_fast(path: &Path) -> Result<Catalog, CatalogError> {
     Ok(loaded.catalog)
 }
 
+/// Completion reads no catalog larger than this (a catalog of a thousand
+/// clusters is about 200 KiB).
+pub const MAX_COMPLETION_BYTES: u64 = 1024 * 1024;
+
+/// The catalog at `path` if shell completion may read it, else `None`.
+///
+/// Completion runs on every TAB, in whatever directory the shell is in, with
+/// nobody to show an error to: it reads only a regular file of at most
+/// [`MAX_COMPLETION_BYTES`] that passes the same caps as any catalog
+/// (alias expansion, nesting), and never reports why it declined.
+pub fn load_for_completion(path: &Path) -> Option<Catalog> {
+    if !may_complete_from(path) {
+        return None;
+    }
+    let mut text = String::new();
+    let file = std::fs::File::open(path).ok()?;
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_COMPLETION_BYTES + 1),
+        &mut text,
+    )
+    .ok()?;
+    if text.len() as u64 > MAX_COMPLETION_BYTES {
+        return None;
+    }
+    load_str(path, &text).ok().map(|loaded| loaded.catalog)
+}
+
+/// Whether completion may read the catalog at `path` at all: a regular file
+/// within the size cap. (Issue 10's "untrusted catalog" check goes here.)
+fn may_complete_from(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() <= MAX_COMPLETION_BYTES)
+}
+
 /// Reads and validates the catalog at `path`.
 pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
     let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {

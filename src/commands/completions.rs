@@ -70,12 +70,11 @@ pub fn complete_cluster(current: &OsStr) -> Vec<CompletionCandidate> {
     let Ok(found) = super::discover(catalog_flag(&args).as_deref()) else {
         return Vec::new();
     };
-    let Ok(loaded) = catalog::load(&found.path) else {
+    let Some(catalog) = catalog::load_for_completion(&found.path) else {
         return Vec::new();
     };
     let prefix = current.to_string_lossy();
-    loaded
-        .catalog
+    catalog
         .clusters
         .iter()
         .filter(|c| c.name.starts_with(prefix.as_ref()))
