@@ -357,9 +357,16 @@ pub enum ServiceCommand {
         /// Also write .pgpass lines for every endpoint whose credential can be fetched now
         #[arg(long)]
         pgpass: bool,
+        /// Write through a symlinked pg_service.conf or .pgpass into the file it points to (refused otherwise)
+        #[arg(long)]
+        follow_symlinks: bool,
     },
     /// Remove pgconn's blocks, restoring the files as they were
-    Rm,
+    Rm {
+        /// Edit the file a symlinked pg_service.conf or .pgpass points to (refused otherwise)
+        #[arg(long)]
+        follow_symlinks: bool,
+    },
 }
 
 /// `pgconn doctor`.

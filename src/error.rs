@@ -75,6 +75,9 @@ pub enum Error {
     /// doctor could not run at all (its findings are a report, not an error).
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    /// A file for the user could not be written (or was a symlink).
+    #[error(transparent)]
+    Write(#[from] crate::atomic_file::WriteError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -104,8 +107,9 @@ impl Error {
             Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
                 Exit::Failure
             }
-            Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
-            Error::Doctor(_) => Exit::Failure,
+            Error::Doctor(crate::doctor::DoctorError::NothingSelected)
+            | Error::Write(crate::atomic_file::WriteError::Symlink { .. }) => Exit::Usage,
+            Error::Write(_) | Error::Doctor(_) => Exit::Failure,
         }
     }
 
@@ -120,6 +124,7 @@ impl Error {
             Error::Launch(e) => e.hint(),
             Error::Psql(e) => Some(e.hint()),
             Error::Doctor(e) => e.hint(),
+            Error::Write(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }
