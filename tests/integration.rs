@@ -19,4 +19,5 @@ mod generated;
 mod lab_faults;
 mod launch_lab;
 mod picker;
+mod remote_http;
 mod user_files;
