@@ -6,6 +6,7 @@ use std::io;
 use crate::catalog::CatalogError;
 use crate::connstr::ConnStrError;
 use crate::credentials::CredentialError;
+use crate::knowledge::sanitize_lines;
 use crate::output::Style;
 use crate::target::ResolveError;
 
@@ -129,14 +130,19 @@ impl Error {
         }
     }
 
-    /// Renders the error for stderr.
+    /// Renders the error for stderr. Messages quote servers, children and
+    /// the catalog, so every line goes through the one sanitiser.
     pub fn render(&self, style: Style) -> String {
-        let mut out = format!("{} {self}", style.error("pgconn: error:"));
+        let mut out = format!(
+            "{} {}",
+            style.error("pgconn: error:"),
+            sanitize_lines(&self.to_string())
+        );
         if let Some(hint) = self.hint() {
             out.push('\n');
             out.push_str(&style.hint("hint:"));
             out.push(' ');
-            out.push_str(&hint);
+            out.push_str(&sanitize_lines(&hint));
         }
         out
     }

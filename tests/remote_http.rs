@@ -141,3 +141,72 @@ fn kubernetes_redirect_is_not_followed_and_says_so() {
         "the error names the redirect: {err}"
     );
 }
+
+/// No escape sequence or other control character but the line breaks.
+fn assert_no_controls(text: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters reached the terminal: {text:?}"
+    );
+}
+
+#[test]
+fn escape_sequences_in_a_vault_error_body_never_reach_the_terminal() {
+    if !tool_available("python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let servers = Servers::start(dir.path(), "escape");
+    let out = url_with_source(dir.path(), "vault: { path: kv1/app }", &vault_env(&servers));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert_no_controls(&err);
+}
+
+#[test]
+fn escape_sequences_in_a_kubernetes_error_body_never_reach_the_terminal() {
+    if !tool_available("python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let servers = Servers::start(dir.path(), "escape");
+    let env = kube_env(dir.path(), &servers);
+    let out = url_with_source(dir.path(), "kubernetes: { secret: s }", &env);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert_no_controls(&err);
+}
+
+#[test]
+fn escape_sequences_in_a_command_sources_stderr_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = url_with_source(
+        dir.path(),
+        r#"command: { argv: [sh, -c, "printf '\033]0;pwned\007\033[2J\033[31mvault login needed\r\n' >&2; exit 1"] }"#,
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("vault login needed"), "{err}");
+    assert_no_controls(&err);
+}
+
+#[test]
+fn show_never_prints_control_characters_from_catalog_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = url_with_source(
+        dir.path(),
+        "vault: { path: \"kv/\\e]0;pwned\\a\\e[2Japp\" }",
+        &[],
+    );
+    drop(out);
+    let mut cmd = pgconn(&["show", "c1"]);
+    cmd.env("PGCONN_CATALOG", dir.path().join("pgconn.yaml"));
+    let out = run(&mut cmd);
+    let text = crate::support::cli::stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("kv/") && text.contains("app"), "{text}");
+    assert_no_controls(&text);
+}

@@ -10,6 +10,7 @@ use super::{load_catalog, select};
 use crate::cli::{Cli, CredsArgs};
 use crate::credentials;
 use crate::error::{Error, Exit};
+use crate::knowledge::sanitize;
 use crate::output::{self, Style};
 
 #[derive(Serialize)]
@@ -67,8 +68,8 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
         return Ok(Exit::Success);
     }
     let mut out = format!("{} {}\n", shown.cluster, shown.role);
-    let _ = writeln!(out, "  user      {}", shown.user);
-    let _ = writeln!(out, "  source    {}", shown.source);
+    let _ = writeln!(out, "  user      {}", sanitize(shown.user));
+    let _ = writeln!(out, "  source    {}", sanitize(shown.source));
     let _ = writeln!(
         out,
         "  cached    {}",
@@ -87,7 +88,7 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
             if lease.renewable { ", renewable" } else { "" }
         );
         if cli.verbose > 0 {
-            let _ = writeln!(out, "  lease id  {}", lease.id);
+            let _ = writeln!(out, "  lease id  {}", sanitize(&lease.id));
         }
     }
     if let Some(pw) = shown.password {

@@ -20,7 +20,8 @@ use kube::core::Status;
 use kube::{Client, Config};
 
 use super::runtime::{block_on, install_crypto_provider};
-use super::{Found, Outcome, Secret, Source, sanitize, settings};
+use super::{Found, Outcome, Secret, Source, settings};
+use crate::knowledge::sanitize_redacted;
 use crate::target::Target;
 
 /// How long answers are kept in the cache.
@@ -229,7 +230,7 @@ enum Read {
 fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
     match e {
         kube::Error::Api(status) => {
-            let msg = sanitize(&status.message, &[]);
+            let msg = sanitize_redacted(&status.message, &[]);
             match status.code {
                 401 => format!(
                     "the API server rejected the credentials of {ctx} (401 Unauthorized): \
@@ -248,13 +249,13 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
                 ),
                 code => format!(
                     "reading secret {ns}/{name} with {ctx}: {code} {}: {msg}",
-                    status.reason
+                    sanitize_redacted(&status.reason, &[])
                 ),
             }
         }
         kube::Error::Auth(inner) => format!(
             "authentication of {ctx} failed (exec plugin or token file?): {}",
-            sanitize(&inner.to_string(), &[])
+            sanitize_redacted(&inner.to_string(), &[])
         ),
         other => {
             use std::error::Error as _;
@@ -266,7 +267,7 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
             }
             format!(
                 "cannot read secret {ns}/{name} with {ctx}: {}",
-                sanitize(&detail, &[])
+                sanitize_redacted(&detail, &[])
             )
         }
     }

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Secret, sanitize};
+use super::Secret;
+use crate::knowledge::sanitize_redacted;
 
 /// Where Vault is, from the environment.
 #[derive(Debug, Clone)]
@@ -118,7 +119,7 @@ fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
                 "VAULT_ADDR {addr} answered with a redirect pgconn does not follow ({}); \
                  the token was not sent there. Set VAULT_ADDR to the server that answers \
                  (redirects are followed only within the same scheme, host and port)",
-                sanitize(&detail, &[])
+                sanitize_redacted(&detail, &[])
             ),
         };
     }
@@ -135,7 +136,10 @@ fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
     } else {
         "request failed to"
     };
-    let mut message = format!("{what} VAULT_ADDR {addr}: {}", sanitize(&detail, &[]));
+    let mut message = format!(
+        "{what} VAULT_ADDR {addr}: {}",
+        sanitize_redacted(&detail, &[])
+    );
     if detail.contains("UnknownIssuer") {
         message
             .push_str(" (set VAULT_CACERT to the CA that signed the Vault server's certificate)");
@@ -302,7 +306,7 @@ impl VaultClient {
                 })
             })
             .unwrap_or_default();
-        let errors = sanitize(&errors, &[self.token.expose()]);
+        let errors = sanitize_redacted(&errors, &[self.token.expose()]);
         let message = match status {
             403 => format!(
                 "permission denied (403) for {path} with the {}: the token's policies do not allow it, or it expired{}",

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use facts::Facts;
 pub use rules::Rule;
-pub use sanitize::sanitize;
+pub use sanitize::{sanitize, sanitize_lines, sanitize_redacted};
 
 /// What an error is about: a doctor check id, or one of the extra
 /// categories of the CLI contract.
