@@ -13,6 +13,7 @@ mod connstr_matrix;
 mod credentials_lab;
 mod credentials_local;
 mod doctor_lab;
+mod dotenv;
 mod drivers;
 mod explain;
 mod generated;

@@ -7,13 +7,13 @@ use super::{connect, load_catalog};
 use crate::cli::{Cli, EnvArgs};
 use crate::connstr::url::component;
 use crate::error::{Error, Exit};
-use crate::output::{self, Style};
+use crate::output;
 use crate::pgenv::{self, Include};
 use crate::platform;
 use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 
 /// Runs `env`.
-pub fn run(cli: &Cli, args: &EnvArgs, style: Style) -> Result<Exit, Error> {
+pub fn run(cli: &Cli, args: &EnvArgs) -> Result<Exit, Error> {
     super::check_prefix(args.prefix.as_deref())?;
     let catalog = load_catalog(cli)?;
     let conn = connect(
@@ -32,22 +32,14 @@ pub fn run(cli: &Cli, args: &EnvArgs, style: Style) -> Result<Exit, Error> {
     let vars = pgenv::variables(&params, include);
     match args.format.0 {
         EnvFormat::Github => github(&vars, params.password.map(|p| component(p.expose()))),
-        EnvFormat::Dotenv => {
-            if let Some(pw) = params
-                .password
-                .filter(|p| shellenv::dotenv_ambiguous(p.expose()))
-            {
-                let _ = pw;
-                output::warning(
-                    style,
-                    "the password has both ' and $: dotenv readers that expand ${VAR} in double quotes will misread it",
-                );
-            }
-            output::stdout(&shellenv::render(EnvFormat::Dotenv, &vars))?;
-            Ok(Exit::Success)
-        }
         format => {
-            output::stdout(&shellenv::render(format, &vars))?;
+            let text = shellenv::render(format, &vars).map_err(|refusal| {
+                Error::usage(
+                    refusal.to_string(),
+                    "use --format sh or json, or a password without these characters",
+                )
+            })?;
+            output::stdout(&text)?;
             Ok(Exit::Success)
         }
     }

@@ -39,7 +39,7 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Ls(args) => ls::run(cli, args),
         Command::Show(args) => show::run(cli, args),
         Command::Url(args) => url::run(cli, args, style),
-        Command::Env(args) => env::run(cli, args, style),
+        Command::Env(args) => env::run(cli, args),
         Command::Psql(args) => psql::run(cli, args, style),
         Command::Run(args) => run::run(cli, args, style),
         Command::Doctor(args) => doctor::run(cli, args),
