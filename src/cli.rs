@@ -316,11 +316,11 @@ pub struct CredsArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Print the password too (on stdout)
+    /// Print the password too (on stdout; not with --json)
     #[arg(long)]
     pub reveal: bool,
 
-    /// Print JSON for scripts (the password only with --reveal)
+    /// Print JSON for scripts (never with the password: --reveal --json is an error)
     #[arg(long)]
     pub json: bool,
 

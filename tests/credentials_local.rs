@@ -107,6 +107,39 @@ fn pgpass_in_the_default_chain_with_libpq_rules() {
 }
 
 #[test]
+fn creds_json_never_carries_the_password() {
+    let s = Scratch::new();
+    let catalog = s.catalog("      app: { roles: [write] }\n");
+    let secret = "Json-Canary-5d1e";
+    let creds = |args: &[&str]| {
+        let mut cmd = base(&s, &catalog, args);
+        cmd.env("PGCONN_KEYRING", "none")
+            .env("PGCONN_PASSWORD_C1_APP", secret);
+        run(cmd)
+    };
+    let out = creds(&["creds", "c1", "--json"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v.get("password").is_none() && !text.contains(secret),
+        "{text}"
+    );
+    assert_eq!(v["user"], "app");
+
+    let out = creds(&["creds", "c1", "--reveal", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty() && !err.contains(secret), "{err}");
+    assert!(
+        err.contains("--json never carries the password") && err.contains("hint:"),
+        "{err}"
+    );
+
+    let out = creds(&["creds", "c1", "--reveal"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("password  {secret}")));
+}
+
+#[test]
 fn command_source_argv_timeout_and_stderr() {
     let s = Scratch::new();
     let catalog = s.catalog(

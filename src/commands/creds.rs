@@ -27,8 +27,6 @@ struct Shown<'a> {
     source: &'a str,
     cached: bool,
     lease: Option<LeaseShown>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<&'a str>,
 }
 
 fn in_words(seconds: u64) -> String {
@@ -41,6 +39,13 @@ fn in_words(seconds: u64) -> String {
 
 /// Runs `creds`.
 pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
+    if args.reveal && args.json {
+        return Err(Error::usage(
+            "--json never carries the password, so it cannot be combined with --reveal",
+            "`pgconn creds CLUSTER --reveal` prints it as text; scripts take it from \
+             `pgconn url` or `pgconn env --format json`",
+        ));
+    }
     let catalog = load_catalog(cli)?;
     let target = select(&catalog, &args.target)?;
     credentials::configure_timeout(std::time::Duration::from_secs(u64::from(
@@ -61,7 +66,6 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
             expires_at: l.expires_at(),
             renewable: l.renewable,
         }),
-        password: args.reveal.then(|| credential.password.expose()),
     };
     if args.json {
         output::json(&shown)?;
@@ -91,8 +95,8 @@ pub fn run(cli: &Cli, args: &CredsArgs, style: Style) -> Result<Exit, Error> {
             let _ = writeln!(out, "  lease id  {}", sanitize(&lease.id));
         }
     }
-    if let Some(pw) = shown.password {
-        let _ = writeln!(out, "  password  {pw}");
+    if args.reveal {
+        let _ = writeln!(out, "  password  {}", credential.password.expose());
     }
     output::stdout(&out)?;
     if !args.reveal && cli.verbose > 0 {
