@@ -329,6 +329,9 @@ impl<'a> YamlReader<'a> {
 
     fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        // first line of each key: duplicates found in constant time, so a
+        // mapping of many keys costs linear, not quadratic, time
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut merged: Vec<(Key, Node)> = Vec::new();
         loop {
             let (event, key_pos) = self.next()?;
@@ -342,16 +345,18 @@ impl<'a> YamlReader<'a> {
                 merged.extend(merge_source(value)?);
                 continue;
             }
-            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+            if let Some(first_line) = seen.get(&name) {
                 return Err(syntax(
                     key_pos,
-                    format!("duplicate key `{name}` (first at line {})", first.pos.line),
+                    format!("duplicate key `{name}` (first at line {first_line})"),
                 ));
             }
+            seen.insert(name.clone(), key_pos.line);
             entries.push((Key { name, pos: key_pos }, value));
         }
         for (key, value) in merged {
-            if !entries.iter().any(|(k, _)| k.name == key.name) {
+            if !seen.contains_key(&key.name) {
+                seen.insert(key.name.clone(), key.pos.line);
                 entries.push((key, value));
             }
         }

@@ -4,6 +4,7 @@ use super::discover;
 use crate::catalog::{self, CatalogError, schema};
 use crate::cli::Cli;
 use crate::error::{Error, Exit};
+use crate::knowledge::sanitize_lines;
 use crate::output::{self, Style};
 
 /// `catalog validate`: every problem at once; warnings do not fail.
@@ -11,7 +12,7 @@ pub fn validate(cli: &Cli) -> Result<Exit, Error> {
     let found = discover(cli.catalog.as_deref())?;
     let loaded = catalog::load(&found.path)?;
     for w in &loaded.warnings {
-        eprintln!("{}", w.render(&found.path));
+        eprintln!("{}", sanitize_lines(&w.render(&found.path)));
     }
     let c = &loaded.catalog;
     let endpoints: usize = c.clusters.iter().map(|c| c.endpoints.len()).sum();
