@@ -121,7 +121,7 @@ mod tests {
         assert!(e.single.contains('\'') && e.double.contains('$'), "{e}");
         let e = quote("PGPASSWORD", "${HOME} x").unwrap_err();
         assert!(e.single.contains("${"), "{e}");
-        let e = quote("PGPASSWORD", "a b\\").unwrap_err();
+        let e = quote("PGPASSWORD", "a #b\\").unwrap_err();
         assert!(e.single.contains("trailing"), "{e}");
     }
 }
