@@ -18,10 +18,15 @@ struct Servers {
 
 impl Servers {
     fn start(dir: &Path, mode: &str) -> Servers {
+        Servers::start_with(dir, mode, &[])
+    }
+
+    fn start_with(dir: &Path, mode: &str, extra: &[&str]) -> Servers {
         let log = dir.join("other-origin.log");
         let mut child = Command::new("python3")
             .arg(repo().join("tests/support/hostile_http.py"))
             .args([log.to_str().unwrap(), mode])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -122,6 +127,58 @@ fn vault_redirect_to_another_origin_is_refused_without_sending_the_token() {
         "{err}"
     );
     assert!(!err.contains("stolen"), "{err}");
+}
+
+#[test]
+fn vault_https_never_follows_a_redirect_to_http_on_the_same_host_and_port() {
+    if !tool_available("python3") || !tool_available("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // a CA and a leaf for 127.0.0.1 (webpki refuses a self-signed leaf)
+    let script = "set -e
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out leaf.csr
+        printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > leaf.ext
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \\
+            -extfile leaf.ext -out cert.pem";
+    let made = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (ca, cert, key) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+    );
+    let servers = Servers::start_with(
+        dir.path(),
+        "downgrade",
+        &[cert.to_str().unwrap(), key.to_str().unwrap()],
+    );
+    let env = [
+        (
+            "VAULT_ADDR",
+            format!("https://127.0.0.1:{}", servers.origin),
+        ),
+        ("VAULT_TOKEN", TOKEN.to_string()),
+        ("VAULT_CACERT", ca.display().to_string()),
+    ];
+    let out = url_with_source(dir.path(), "vault: { path: kv1/app }", &env);
+    let err = stderr(&out);
+    assert_eq!(
+        servers.other_saw(),
+        "",
+        "a plaintext request carried the token"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("redirect pgconn does not follow") && err.contains("http://127.0.0.1"),
+        "{err}"
+    );
 }
 
 #[test]
