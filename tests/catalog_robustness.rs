@@ -160,3 +160,15 @@ clusters:
     let loaded = pgconn::catalog::load_str(Path::new("/x/c.yaml"), text);
     assert!(loaded.is_ok(), "{}", loaded.unwrap_err());
 }
+
+#[test]
+fn a_catalog_past_the_size_cap_is_refused_without_reading_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgconn.yaml");
+    let size = pgconn::catalog::MAX_BYTES + 1;
+    std::fs::File::create(&file).unwrap().set_len(size).unwrap();
+    let out = pgconn_with_memory_cap(dir.path(), "ls");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is larger than 16 MiB"), "{err}");
+}

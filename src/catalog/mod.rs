@@ -91,6 +91,14 @@ pub enum CatalogError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file is larger than any catalog pgconn reads.
+    #[error("catalog {} is larger than {} MiB", .path.display(), .max / (1024 * 1024))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        max: u64,
+    },
     /// The extension says no format pgconn reads.
     #[error("cannot tell the format of {}: use .yaml, .yml, .toml or .json", .path.display())]
     UnknownFormat {
@@ -188,9 +196,31 @@ pub fn load_fast(path: &Path) -> Result<Catalog, CatalogError> {
     Ok(loaded.catalog)
 }
 
-/// Completion reads no catalog larger than this (a catalog of a thousand
-/// clusters is about 200 KiB).
+/// No catalog is read past this size (a catalog of a thousand clusters is
+/// about 200 KiB): a huge file is refused instead of filling memory.
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Completion reads no catalog larger than this.
 pub const MAX_COMPLETION_BYTES: u64 = 1024 * 1024;
+
+/// The text of the catalog at `path`, refused past `max` bytes.
+fn read_text(path: &Path, max: u64) -> Result<String, CatalogError> {
+    let unreadable = |source| CatalogError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, max + 1), &mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > max {
+        return Err(CatalogError::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        });
+    }
+    Ok(text)
+}
 
 /// The catalog at `path` if shell completion may read it, else `None`.
 ///
@@ -202,16 +232,7 @@ pub fn load_for_completion(path: &Path) -> Option<Catalog> {
     if !may_complete_from(path) {
         return None;
     }
-    let mut text = String::new();
-    let file = std::fs::File::open(path).ok()?;
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(file, MAX_COMPLETION_BYTES + 1),
-        &mut text,
-    )
-    .ok()?;
-    if text.len() as u64 > MAX_COMPLETION_BYTES {
-        return None;
-    }
+    let text = read_text(path, MAX_COMPLETION_BYTES).ok()?;
     load_str(path, &text).ok().map(|loaded| loaded.catalog)
 }
 
@@ -223,10 +244,7 @@ fn may_complete_from(path: &Path) -> bool {
 
 /// Reads and validates the catalog at `path`.
 pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, MAX_BYTES)?;
     load_str(path, &text)
 }
 
@@ -253,10 +271,7 @@ fn read_tree(path: &Path, text: &str) -> Result<node::Node, CatalogError> {
 
 /// The catalog document as JSON, whatever its format (syntax checked, schema not).
 pub fn document_as_json(path: &Path) -> Result<serde_json::Value, CatalogError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, MAX_BYTES)?;
     Ok(read_tree(path, &text)?.to_json())
 }
 
