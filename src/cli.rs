@@ -292,11 +292,11 @@ pub struct CredsArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Print the password too (on stdout)
+    /// Print the password too (on stdout; not with --json)
     #[arg(long)]
     pub reveal: bool,
 
-    /// Print JSON for scripts (the password only with --reveal)
+    /// Print JSON for scripts (never with the password: --reveal --json is an error)
     #[arg(long)]
     pub json: bool,
 
@@ -333,9 +333,16 @@ pub enum ServiceCommand {
         /// Also write .pgpass lines for every endpoint whose credential can be fetched now
         #[arg(long)]
         pgpass: bool,
+        /// Write through a symlinked pg_service.conf or .pgpass into the file it points to (refused otherwise)
+        #[arg(long)]
+        follow_symlinks: bool,
     },
     /// Remove pgconn's blocks, restoring the files as they were
-    Rm,
+    Rm {
+        /// Edit the file a symlinked pg_service.conf or .pgpass points to (refused otherwise)
+        #[arg(long)]
+        follow_symlinks: bool,
+    },
 }
 
 /// `pgconn doctor`.

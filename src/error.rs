@@ -6,6 +6,7 @@ use std::io;
 use crate::catalog::CatalogError;
 use crate::connstr::ConnStrError;
 use crate::credentials::CredentialError;
+use crate::knowledge::sanitize_lines;
 use crate::output::Style;
 use crate::target::ResolveError;
 
@@ -78,6 +79,9 @@ pub enum Error {
     /// `wait` gave up.
     #[error(transparent)]
     Wait(#[from] crate::doctor::wait::WaitError),
+    /// A file for the user could not be written (or was a symlink).
+    #[error(transparent)]
+    Write(#[from] crate::atomic_file::WriteError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -107,8 +111,9 @@ impl Error {
             Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
                 Exit::Failure
             }
-            Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
-            Error::Doctor(_) | Error::Wait(_) => Exit::Failure,
+            Error::Doctor(crate::doctor::DoctorError::NothingSelected)
+            | Error::Write(crate::atomic_file::WriteError::Symlink { .. }) => Exit::Usage,
+            Error::Write(_) | Error::Doctor(_) | Error::Wait(_) => Exit::Failure,
         }
     }
 
@@ -124,18 +129,24 @@ impl Error {
             Error::Psql(e) => Some(e.hint()),
             Error::Doctor(e) => e.hint(),
             Error::Wait(e) => e.hint(),
+            Error::Write(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }
 
-    /// Renders the error for stderr.
+    /// Renders the error for stderr. Messages quote servers, children and
+    /// the catalog, so every line goes through the one sanitiser.
     pub fn render(&self, style: Style) -> String {
-        let mut out = format!("{} {self}", style.error("pgconn: error:"));
+        let mut out = format!(
+            "{} {}",
+            style.error("pgconn: error:"),
+            sanitize_lines(&self.to_string())
+        );
         if let Some(hint) = self.hint() {
             out.push('\n');
             out.push_str(&style.hint("hint:"));
             out.push(' ');
-            out.push_str(&hint);
+            out.push_str(&sanitize_lines(&hint));
         }
         out
     }

@@ -5,6 +5,7 @@
 //! [`connstr`] → [`platform`]. Errors meet in [`error`]; output in [`output`].
 //! `doctor` and `explain`: [`commands`] → [`doctor`], [`knowledge`] → [`net`], [`tls`] → [`platform`].
 
+pub mod atomic_file;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

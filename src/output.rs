@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use crate::error::Error;
+use crate::knowledge::sanitize_lines;
 
 /// When to colour (`--color`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,12 +101,23 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     line(&text)
 }
 
-/// Writes a note to stderr (ignoring failures: notes are best effort).
+/// Writes a note to stderr (ignoring failures: notes are best effort),
+/// sanitised: notes quote servers and the catalog.
 pub fn note(style: Style, text: &str) {
-    let _ = writeln!(io::stderr(), "{} {text}", style.hint("note:"));
+    let _ = writeln!(
+        io::stderr(),
+        "{} {}",
+        style.hint("note:"),
+        sanitize_lines(text)
+    );
 }
 
-/// Writes a warning to stderr.
+/// Writes a warning to stderr, sanitised.
 pub fn warning(style: Style, text: &str) {
-    let _ = writeln!(io::stderr(), "{} {text}", style.warning("warning:"));
+    let _ = writeln!(
+        io::stderr(),
+        "{} {}",
+        style.warning("warning:"),
+        sanitize_lines(text)
+    );
 }

@@ -223,3 +223,35 @@ fn the_json_schema_rejects_what_the_walker_rejects_for_shape() {
         );
     }
 }
+
+#[test]
+fn a_database_name_with_a_newline_is_rejected_before_it_reaches_pg_service_conf() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("pgconn.yaml");
+    std::fs::write(
+        &catalog,
+        "version: 1\ndomain: example.test\nsslmode: verify-full\nclusters:\n  c1:\n    \
+         port: 5432\n    database: \"app\\nsslmode=disable\"\n    endpoints: { write: {} }\n    \
+         users:\n      \"app\\e]0;x\\a\": { roles: [write] }\n",
+    )
+    .unwrap();
+    let service = dir.path().join("pg_service.conf");
+    let out = run(pgconn(&["service", "sync"])
+        .env("PGCONN_CATALOG", &catalog)
+        .env("PGSERVICEFILE", &service)
+        .env("PGPASSFILE", dir.path().join("pgpass")));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:7:", catalog.display()))
+            && err.contains("database")
+            && err.contains("control character U+000A"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}:10:", catalog.display())) && err.contains("U+001B"),
+        "a user name with an escape is rejected too: {err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(!service.exists(), "nothing written");
+}

@@ -375,3 +375,18 @@ fn large_catalogs_are_snapshotted_and_a_change_is_seen_at_once() {
         .env("XDG_CACHE_HOME", &cache));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_readme_states_cargo_tomls_rust_version() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .unwrap()
+        .trim_matches('"');
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("(Rust {version}+)")),
+        "README vs rust-version {version}"
+    );
+}

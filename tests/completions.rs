@@ -106,3 +106,56 @@ fn zsh_loads_the_script_and_the_binary_answers_its_protocol() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.trim(), "applications-db:write, read, admin", "{text}");
 }
+
+/// Asks the binary for cluster-name completions (zsh protocol) from the
+/// catalog `dir/pgconn.yaml`, named by `$PGCONN_CATALOG` (trusted by its
+/// place, so what declines is the caps), with memory capped.
+fn complete_in(dir: &std::path::Path) -> std::process::Output {
+    Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 1048576; exec \"$0\" -- pgconn url ''",
+            bin(),
+        ])
+        .current_dir(dir)
+        .env("PGCONN_CATALOG", dir.join("pgconn.yaml"))
+        .env("COMPLETE", "zsh")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_IFS", "\n")
+        .output()
+        .unwrap()
+}
+
+/// No cluster names among the candidates: only flags.
+fn only_flags(out: &std::process::Output) -> bool {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .all(|l| l.starts_with("--"))
+}
+
+#[test]
+fn completion_ignores_a_hostile_or_oversized_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("pgconn.yaml");
+    let good = std::fs::read_to_string(repo().join("examples/pgconn.yaml")).unwrap();
+    std::fs::write(&catalog, &good).unwrap();
+    let out = complete_in(dir.path());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("temporal-db"),
+        "the control case completes: {out:?}"
+    );
+
+    std::fs::write(&catalog, crate::catalog_robustness::BILLION_LAUGHS).unwrap();
+    let out = complete_in(dir.path());
+    assert!(out.status.success() && only_flags(&out), "{out:?}");
+
+    // a valid catalog, padded past the completion cap with comments
+    let padding = "# padding\n".repeat(120_000);
+    std::fs::write(&catalog, format!("{good}{padding}")).unwrap();
+    let out = complete_in(dir.path());
+    assert!(out.status.success() && only_flags(&out), "{out:?}");
+    let ls = crate::support::cli::run(
+        crate::support::cli::pgconn(&["ls", "--catalog", catalog.to_str().unwrap()]).arg("--json"),
+    );
+    assert!(ls.status.success(), "commands still read it: {ls:?}");
+}

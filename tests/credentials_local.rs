@@ -67,6 +67,33 @@ fn pgpass_in_the_default_chain_with_libpq_rules() {
 }
 
 #[test]
+fn creds_json_never_carries_the_password() {
+    let s = Scratch::new();
+    let catalog = catalog(&s, "      app: { roles: [write] }\n");
+    let secret = "Json-Canary-5d1e";
+    let creds = |args: &[&str]| {
+        pgconn(&s, &catalog, args)
+            .env("PGCONN_KEYRING", "none")
+            .env("PGCONN_PASSWORD_C1_APP", secret)
+            .run()
+    };
+    let text = creds(&["creds", "c1", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v.get("password").is_none() && !text.contains(secret),
+        "{text}"
+    );
+    assert_eq!(v["user"], "app");
+
+    let out = creds(&["creds", "c1", "--reveal", "--json"]);
+    let err = out.fails_with(2, &["--json never carries the password", "hint:"]);
+    assert!(out.stdout.is_empty() && !err.contains(secret), "{err}");
+
+    let out = creds(&["creds", "c1", "--reveal"]).success();
+    assert!(out.contains(&format!("password  {secret}")), "{out}");
+}
+
+#[test]
 fn command_source_argv_timeout_and_stderr() {
     let s = Scratch::new();
     let catalog = catalog(

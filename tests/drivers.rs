@@ -34,7 +34,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::support::cli;
+use crate::support::cli::{self, drivers_dir};
 use crate::support::lab::{self, Lab, Run};
 
 const CLUSTER: &str = "temporal-db";
@@ -250,11 +250,6 @@ impl Driver {
             Driver::Pgx => "pgx_check.go",
         }
     }
-}
-
-fn drivers_dir() -> PathBuf {
-    std::env::var_os("PGCONN_LAB_DRIVERS")
-        .map_or_else(|| repo().join("lab/.drivers"), PathBuf::from)
 }
 
 const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";

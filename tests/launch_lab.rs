@@ -223,7 +223,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 /// Starts `pgconn psql` running a slow query and waits until psql is up;
 /// returns the pgconn child and psql's PGPASSFILE.
-fn slow_psql(lab: &Lab, user: &str, password: &str) -> (Child, PathBuf) {
+fn slow_psql(lab: &Lab, user: &str, password: &str, runtime_dir: &Path) -> (Child, PathBuf) {
     let var = password_var(user);
     let child = pgconn(
         lab,
@@ -237,7 +237,10 @@ fn slow_psql(lab: &Lab, user: &str, password: &str) -> (Child, PathBuf) {
             "-XtAc",
             "select pg_sleep(20)",
         ],
-        &[(&var, password)],
+        &[
+            (&var, password),
+            ("XDG_RUNTIME_DIR", runtime_dir.to_str().unwrap()),
+        ],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
@@ -286,8 +289,9 @@ fn the_password_is_in_no_argv_and_the_passfile_goes_on_every_exit_path() {
     let user = "pgconn_leak";
     let password = "Leak-Canary-7f3a:x\\y";
     make_user(&lab, user, password);
-    for signal in [None, Some("INT"), Some("TERM")] {
-        let (child, passfile) = slow_psql(&lab, user, password);
+    let runtime = tempfile::tempdir().unwrap();
+    for signal in [None, Some("INT"), Some("TERM"), Some("HUP"), Some("QUIT")] {
+        let (child, passfile) = slow_psql(&lab, user, password, runtime.path());
         assert!(passfile.is_file(), "passfile exists while psql runs");
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&passfile).unwrap().permissions(),
@@ -330,7 +334,82 @@ fn the_password_is_in_no_argv_and_the_passfile_goes_on_every_exit_path() {
             "pgconn exited by itself after {signal:?}: {:?}",
             out.status
         );
+        // like a shell: the child died of the forwarded signal N, pgconn exits 128 + N
+        let expected = match signal {
+            Some("TERM") => Some(128 + 15),
+            Some("HUP") => Some(128 + 1),
+            Some("QUIT") => Some(128 + 3),
+            _ => None,
+        };
+        if expected.is_some() {
+            assert_eq!(out.status.code(), expected, "after {signal:?}: {text}");
+        }
     }
+}
+
+/// `pgconn-<pid>-<16 hex digits>`: the pid, and a part nobody can guess.
+fn passfile_dir_owner(dir: &Path) -> Option<u32> {
+    let name = dir.file_name()?.to_str()?;
+    let (pid, token) = name.strip_prefix("pgconn-")?.split_once('-')?;
+    (token.len() == 16 && token.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+#[test]
+fn a_passfile_dir_left_by_a_killed_run_is_removed_by_the_next_run() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let user = "pgconn_stale";
+    let password = "Stale-Canary-91c2";
+    make_user(&lab, user, password);
+    let runtime = tempfile::tempdir().unwrap();
+    // another user's leftover (pgconn cannot know it is dead) stays
+    let foreign = runtime.path().join("pgconn-2147483646-0123456789abcdef");
+    std::fs::create_dir(&foreign).unwrap();
+    std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+
+    let (mut child, passfile) = slow_psql(&lab, user, password, runtime.path());
+    let dir = passfile.parent().unwrap().to_path_buf();
+    assert_eq!(
+        passfile_dir_owner(&dir),
+        Some(child.id()),
+        "{}",
+        dir.display()
+    );
+    let psqls = children_of(child.id());
+    child.kill().unwrap(); // SIGKILL: no cleanup possible
+    child.wait().unwrap();
+    for pid in psqls {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    assert!(passfile.exists(), "a SIGKILLed run leaves its passfile");
+
+    let var = password_var(user);
+    let runtime_dir = runtime.path().to_str().unwrap();
+    let next = go(pgconn(
+        &lab,
+        &[
+            "psql",
+            "temporal-db",
+            "--admin",
+            "--user",
+            user,
+            "--",
+            "-XtAc",
+            "select 1",
+        ],
+        &[(&var, password), ("XDG_RUNTIME_DIR", runtime_dir)],
+    ));
+    assert_eq!(next.expect_ok().trim(), "1");
+    assert!(!dir.exists(), "the next run removed the stale passfile dir");
+    assert!(foreign.exists(), "another user's dir is left alone");
+    let left: Vec<_> = std::fs::read_dir(runtime.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [foreign.file_name().unwrap()], "{left:?}");
 }
 
 fn check_current_user(out: &Run, user: &str, what: &str) {
@@ -475,7 +554,7 @@ fn env_via_github(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
 
 fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
     // python-dotenv lives in the lab's driver venv (lab/lab install).
-    let venv = crate::support::cli::repo().join("lab/.drivers/venv/bin/python3");
+    let venv = crate::support::cli::drivers_dir().join("venv/bin/python3");
     let python = if venv.exists() {
         venv
     } else {
@@ -497,6 +576,11 @@ fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(".env");
     let out = env_output(lab, user, "dotenv", &[(var, password)]);
+    if password.contains('\'') && password.contains(['$', '\\']) {
+        // no quoting reads back the same everywhere: refused (tests/dotenv.rs)
+        assert!(!out.ok() && out.stdout.is_empty(), "{}", out.text());
+        return;
+    }
     std::fs::write(&file, out.expect_ok()).unwrap();
     let script = "import dotenv, json, sys; print(json.dumps(dotenv.dotenv_values(sys.argv[1])))";
     let parsed = Command::new(&python)
@@ -505,9 +589,6 @@ fn env_via_dotenv(lab: &Lab, user: &str, var: &str, password: &str, i: usize) {
         .unwrap();
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&parsed.stdout).unwrap();
-    if password.contains('\'') && password.contains('$') {
-        return; // documented ambiguity: pgconn warns instead
-    }
     assert_eq!(
         map["PGPASSWORD"], *password,
         "python-dotenv reads the password back"
@@ -605,4 +686,53 @@ fn run_warns_when_a_session_tool_targets_a_pooled_endpoint() {
         "pg_dump works on the admin endpoint: {}",
         out.text()
     );
+}
+
+#[test]
+fn run_forwards_hup_quit_and_term_and_exits_128_plus_n() {
+    // no lab needed: `run` only starts the child
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("pgconn.yaml");
+    std::fs::write(
+        &catalog,
+        "version: 1\ndomain: example.test\nsslmode: verify-full\nclusters:\n  c1:\n    \
+         port: 5432\n    endpoints: { write: {} }\n    users:\n      app: { roles: [write] }\n",
+    )
+    .unwrap();
+    for (signal, number) in [("HUP", 1), ("QUIT", 3), ("TERM", 15)] {
+        let mut child =
+            crate::support::cli::pgconn(&["run", "c1", "--", "sh", "-c", "exec sleep 30"])
+                .env("PGCONN_CATALOG", &catalog)
+                .env("PGCONN_KEYRING", "none")
+                .env("PGCONN_PASSWORD_C1_APP", "pw")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+        let start = Instant::now();
+        let sleeper = loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the child did not start"
+            );
+            let found = children_of(child.id()).into_iter().find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+            });
+            if let Some(pid) = found {
+                break pid;
+            }
+            sleep(Duration::from_millis(20));
+        };
+        Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(128 + number), "after SIG{signal}");
+        assert!(
+            !Path::new(&format!("/proc/{sleeper}")).exists(),
+            "SIG{signal} reached the child"
+        );
+    }
 }

@@ -54,6 +54,10 @@ impl Report {
 
 /// Joins a dotted key path.
 pub fn join(path: &str, key: &str) -> String {
+    if key.contains(char::is_control) {
+        // keeps a diagnostic on one line, whatever the key holds
+        return join(path, &key.escape_debug().to_string());
+    }
     if path.is_empty() {
         key.to_string()
     } else {

@@ -204,10 +204,7 @@ impl Assembler {
         match origin {
             Origin::Local(path) => {
                 trust::check_owner_and_mode(path)?;
-                std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-                    path: path.clone(),
-                    source,
-                })
+                super::read_text(path, super::MAX_BYTES)
             }
             Origin::Remote(name) => {
                 let remote = Remote::parse(name).expect("a remote origin parses")?;
@@ -256,7 +253,9 @@ fn collect_local(path: &Path, bytes: &[u8], out: &mut Vec<u8>, seen: &mut Vec<St
             continue;
         }
         seen.push(key.clone());
-        let child_bytes = std::fs::read(&child).unwrap_or_default();
+        let child_bytes = super::read_text(&child, super::MAX_BYTES)
+            .map(String::into_bytes)
+            .unwrap_or_default();
         out.push(0);
         out.extend_from_slice(key.as_bytes());
         out.push(0);

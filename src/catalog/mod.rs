@@ -96,6 +96,14 @@ pub enum CatalogError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file is larger than any catalog pgconn reads.
+    #[error("catalog {} is larger than {} MiB", .path.display(), .max / (1024 * 1024))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        max: u64,
+    },
     /// The extension says no format pgconn reads.
     #[error("cannot tell the format of {}: use .yaml, .yml, .toml or .json", .path.display())]
     UnknownFormat {
@@ -313,9 +321,9 @@ pub fn open(
         path: found.path.clone(),
         source,
     };
-    let bytes = std::fs::read(&found.path).map_err(unreadable)?;
+    let text = read_text(&found.path, MAX_BYTES)?;
     let canonical = std::fs::canonicalize(&found.path).map_err(unreadable)?;
-    let digest = trust::digest(&include::local_closure(&found.path, &bytes));
+    let digest = trust::digest(&include::local_closure(&found.path, text.as_bytes()));
     let trust = if store.is_some_and(|s| s.is_trusted(&canonical, &digest)) {
         Trust::Recorded
     } else {
@@ -327,8 +335,6 @@ pub fn open(
             edited: store.is_some_and(|s| s.knows(&canonical)),
         });
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let loaded = load_source(&found.path, &text, force_refresh)?;
     Ok(Opened {
         found,
@@ -353,12 +359,60 @@ pub fn trusted_bytes(path: &Path, bytes: &[u8]) -> Vec<u8> {
     include::local_closure(path, bytes)
 }
 
-/// Reads and validates the catalog at `path`.
-pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
+/// No catalog is read past this size (a catalog of a thousand clusters is
+/// about 200 KiB): a huge file is refused instead of filling memory.
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Completion reads no catalog larger than this.
+pub const MAX_COMPLETION_BYTES: u64 = 1024 * 1024;
+
+/// The text of the catalog at `path`, refused past `max` bytes.
+/// A catalog file's text, refusing one larger than `max` bytes without reading it all.
+pub fn read_text(path: &Path, max: u64) -> Result<String, CatalogError> {
+    let unreadable = |source| CatalogError::Unreadable {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, max + 1), &mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > max {
+        return Err(CatalogError::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        });
+    }
+    Ok(text)
+}
+
+/// The catalog at `path` if shell completion may read it, else `None`.
+///
+/// Completion runs on every TAB, in whatever directory the shell is in, with
+/// nobody to show an error to: it reads only a regular file of at most
+/// [`MAX_COMPLETION_BYTES`] that passes the same caps as any catalog
+/// (alias expansion, nesting), and never reports why it declined.
+pub fn load_for_completion(found: Discovery, store: Option<&TrustStore>) -> Option<Catalog> {
+    let remote = remote::Remote::parse(&found.path.display().to_string()).is_some();
+    if !remote && !may_complete_from(&found.path) {
+        return None;
+    }
+    // an untrusted working-directory catalog is not even parsed: pressing TAB
+    // in a cloned repository must not read what it says
+    open(found, store, Purpose::Use, false)
+        .ok()
+        .map(|o| o.catalog)
+}
+
+/// Whether completion may read the local catalog at `path` at all: a
+/// regular file within the size cap.
+fn may_complete_from(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() <= MAX_COMPLETION_BYTES)
+}
+
+/// Reads and validates the catalog at `path`.
+pub fn load(path: &Path) -> Result<Loaded, CatalogError> {
+    let text = read_text(path, MAX_BYTES)?;
     load_str(path, &text)
 }
 
@@ -399,10 +453,7 @@ fn read_tree_named(name: &str, text: &str, remote: bool) -> Result<node::Node, C
 
 /// The catalog document as JSON, whatever its format (syntax checked, schema not).
 pub fn document_as_json(path: &Path) -> Result<serde_json::Value, CatalogError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, MAX_BYTES)?;
     Ok(read_tree(path, &text)?.to_json())
 }
 

@@ -160,21 +160,49 @@ fn syntax(pos: Pos, message: impl Into<String>) -> SyntaxError {
     }
 }
 
+/// At most this many alias uses (`*name`) in one YAML catalog.
+pub const MAX_ALIAS_USES: usize = 10_000;
+/// At most this many nodes in the tree once aliases are expanded: a few
+/// hundred bytes of nested aliases (a "billion laughs") would otherwise
+/// expand to billions of nodes and exhaust memory.
+pub const MAX_NODES: usize = 250_000;
+/// At most this many levels of nesting (a catalog needs fewer than ten).
+pub const MAX_DEPTH: usize = 64;
+
 /// Reads YAML (1.2, which includes JSON) into a [`Node`].
 ///
 /// Aliases are expanded and `<<` merge keys are honoured, since users share
-/// credential blocks between clusters that way.
+/// credential blocks between clusters that way; the expansion is capped by
+/// [`MAX_ALIAS_USES`] and [`MAX_NODES`], nesting by [`MAX_DEPTH`].
 pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
     let mut reader = YamlReader {
+        text,
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        last_span: Span::default(),
+        nodes: 0,
+        alias_uses: 0,
+        depth: 0,
     };
     reader.document()
 }
 
+/// An anchored node and how many nodes it stands for once expanded.
+struct Anchored {
+    node: Node,
+    size: usize,
+}
+
 struct YamlReader<'a> {
+    text: &'a str,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
+    /// Where the last event was, for naming an alias in an error.
+    last_span: Span,
+    /// Nodes in the tree so far, aliases counted expanded.
+    nodes: usize,
+    alias_uses: usize,
+    depth: usize,
 }
 
 fn yaml_pos(span: Span) -> Pos {
@@ -188,7 +216,10 @@ fn yaml_pos(span: Span) -> Pos {
 impl<'a> YamlReader<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Pos), SyntaxError> {
         match self.parser.next_event() {
-            Some(Ok((event, span))) => Ok((event, yaml_pos(span))),
+            Some(Ok((event, span))) => {
+                self.last_span = span;
+                Ok((event, yaml_pos(span)))
+            }
             Some(Err(e)) => Err(syntax(
                 Pos {
                     line: e.marker().line(),
@@ -235,6 +266,8 @@ impl<'a> YamlReader<'a> {
     }
 
     fn node_from(&mut self, event: Event<'a>, pos: Pos) -> Result<Node, SyntaxError> {
+        let nodes_before = self.nodes;
+        self.count_nodes(1, pos)?;
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, _tag) => (
                 Node {
@@ -243,24 +276,94 @@ impl<'a> YamlReader<'a> {
                 },
                 anchor,
             ),
-            Event::SequenceStart(anchor, _tag) => (self.sequence(pos)?, anchor),
-            Event::MappingStart(anchor, _tag) => (self.mapping(pos)?, anchor),
-            Event::Alias(id) => {
-                let target = self
-                    .anchors
-                    .get(&id)
-                    .ok_or_else(|| syntax(pos, "alias to an unknown anchor"))?;
-                return Ok(Node {
-                    value: target.value.clone(),
-                    pos,
-                });
-            }
+            Event::SequenceStart(anchor, _tag) => (self.nested(pos, Self::sequence)?, anchor),
+            Event::MappingStart(anchor, _tag) => (self.nested(pos, Self::mapping)?, anchor),
+            Event::Alias(id) => return self.alias(id, pos),
             _ => return Err(syntax(pos, "unexpected YAML structure")),
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = self.nodes - nodes_before;
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    size,
+                },
+            );
         }
         Ok(node)
+    }
+
+    /// Expands the alias `id` used at `pos`, within the caps.
+    fn alias(&mut self, id: usize, pos: Pos) -> Result<Node, SyntaxError> {
+        let name = self.alias_name();
+        self.alias_uses += 1;
+        if self.alias_uses > MAX_ALIAS_USES {
+            return Err(syntax(
+                pos,
+                format!("too many alias uses (more than {MAX_ALIAS_USES}) at `*{name}`"),
+            ));
+        }
+        let size = self
+            .anchors
+            .get(&id)
+            .ok_or_else(|| syntax(pos, format!("alias `*{name}` to an unknown anchor")))?
+            .size;
+        // the alias event itself was counted as one node; its expansion replaces it
+        self.count_nodes(size.saturating_sub(1), pos).map_err(|_| {
+            syntax(
+                pos,
+                format!(
+                    "alias `*{name}` expands the catalog beyond {MAX_NODES} nodes \
+                     (nested aliases, a \"billion laughs\")"
+                ),
+            )
+        })?;
+        Ok(Node {
+            value: self.anchors[&id].node.value.clone(),
+            pos,
+        })
+    }
+
+    /// The name of the alias just read (`*name`), from the source text.
+    fn alias_name(&self) -> String {
+        let start = self.last_span.start.index() + 1;
+        let len = self.last_span.end.index().saturating_sub(start);
+        self.text
+            .chars()
+            .skip(start)
+            .take(len.min(64))
+            .filter(|c| !c.is_control())
+            .collect()
+    }
+
+    fn count_nodes(&mut self, more: usize, pos: Pos) -> Result<(), SyntaxError> {
+        self.nodes = self.nodes.saturating_add(more);
+        if self.nodes > MAX_NODES {
+            return Err(syntax(
+                pos,
+                format!("the catalog has more than {MAX_NODES} nodes"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads a sequence or mapping one level deeper, within [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        pos: Pos,
+        read: fn(&mut Self, Pos) -> Result<Node, SyntaxError>,
+    ) -> Result<Node, SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(syntax(
+                pos,
+                format!("nested more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        let node = read(self, pos);
+        self.depth -= 1;
+        node
     }
 
     fn sequence(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
@@ -279,6 +382,9 @@ impl<'a> YamlReader<'a> {
 
     fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        // first line of each key: duplicates found in constant time, so a
+        // mapping of many keys costs linear, not quadratic, time
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut merged: Vec<(Key, Node)> = Vec::new();
         loop {
             let (event, key_pos) = self.next()?;
@@ -292,16 +398,18 @@ impl<'a> YamlReader<'a> {
                 merged.extend(merge_source(value)?);
                 continue;
             }
-            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+            if let Some(first_line) = seen.get(&name) {
                 return Err(syntax(
                     key_pos,
-                    format!("duplicate key `{name}` (first at line {})", first.pos.line),
+                    format!("duplicate key `{name}` (first at line {first_line})"),
                 ));
             }
+            seen.insert(name.clone(), key_pos.line);
             entries.push((Key { name, pos: key_pos }, value));
         }
         for (key, value) in merged {
-            if !entries.iter().any(|(k, _)| k.name == key.name) {
+            if !seen.contains_key(&key.name) {
+                seen.insert(key.name.clone(), key.pos.line);
                 entries.push((key, value));
             }
         }

@@ -279,7 +279,7 @@ fn clusters(
                 .error(
                     key.pos,
                     &path,
-                    format!("`{}` is not a valid cluster name", key.name),
+                    format!("`{}` is not a valid cluster name", key.name.escape_debug()),
                 )
                 .hint = Some("use letters, digits, `-`, `_` and `.`".into());
             continue;
@@ -292,6 +292,34 @@ fn clusters(
         report.error(node.pos, "clusters", "the catalog lists no clusters");
     }
     out
+}
+
+/// A string field that must hold no control character: these values reach
+/// `pg_service.conf`, `.pgpass`, connection strings and terminals, where a
+/// newline would start a new setting (`sslmode=disable`) and an escape
+/// sequence would rewrite the screen.
+fn printable_str(f: &Fields<'_>, key: &str, report: &mut Report) -> Option<String> {
+    let (value, pos) = f.str(key, report)?;
+    printable(value, pos, &f.child(key), report).then(|| value.to_string())
+}
+
+/// Reports a control character in `value` (at `pos`, key `path`); false if one.
+fn printable(value: &str, pos: Pos, path: &str, report: &mut Report) -> bool {
+    let Some(c) = value.chars().find(|c| c.is_control()) else {
+        return true;
+    };
+    report
+        .error(
+            pos,
+            path,
+            format!(
+                "`{}` contains the control character U+{:04X}",
+                value.escape_debug(),
+                u32::from(c)
+            ),
+        )
+        .hint = Some("names, hosts, users and databases are one line of printable text".into());
+    false
 }
 
 fn valid_name(name: &str) -> bool {
@@ -311,11 +339,11 @@ fn cluster(
     report: &mut Report,
 ) -> Option<Cluster> {
     let f = Fields::open(node, path, CLUSTER_KEYS, report)?;
-    let namespace = f.str("namespace", report).map(|(s, _)| s.to_string());
+    let namespace = printable_str(&f, "namespace", report);
     let port = f
         .uint("port", 1, 65535, report)
         .map_or(5432, |(p, _)| u16::try_from(p).unwrap_or(5432));
-    let database = f.str("database", report).map(|(s, _)| s.to_string());
+    let database = printable_str(&f, "database", report);
     let pooler = pooler(&f, report).over(defaults.pooler).finish();
     let ctx = ClusterCtx {
         name,
@@ -480,7 +508,11 @@ fn check_host(host: &str, pos: Pos, path: &str, report: &mut Report) {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         });
     if !valid && host.parse::<IpAddr>().is_err() {
-        report.error(pos, path, format!("`{host}` is not a valid host name"));
+        report.error(
+            pos,
+            path,
+            format!("`{}` is not a valid host name", host.escape_debug()),
+        );
     }
 }
 
@@ -521,6 +553,9 @@ fn users(f: &Fields<'_>, endpoints: &[Endpoint], report: &mut Report) -> Vec<Use
     Fields::entries(node)
         .filter_map(|(key, value)| {
             let upath = join(&path, &key.name);
+            if !printable(&key.name, key.pos, &upath, report) {
+                return None;
+            }
             let u = Fields::open(value, &upath, USER_KEYS, report)?;
             Some(User {
                 name: key.name.clone(),

@@ -107,8 +107,10 @@ pub fn write(path: &Path, catalog: &Catalog) {
     if fs::create_dir_all(dir).is_err() {
         return;
     }
-    let temp = dir.join(format!(".catalog-{}.tmp", std::process::id()));
-    if fs::write(&temp, text).is_ok() && fs::rename(&temp, &file).is_err() {
-        let _ = fs::remove_file(&temp);
-    }
+    let _ = crate::atomic_file::write(
+        &file,
+        &text,
+        crate::atomic_file::Mode::Exactly(0o600),
+        crate::atomic_file::Symlinks::Refuse,
+    );
 }

@@ -6,6 +6,7 @@ use super::Context;
 use crate::catalog::trust::{self, TrustStore};
 use crate::catalog::{self, Catalog, CatalogError, Purpose, SourceSpec, Trust, schema};
 use crate::error::{Error, Exit};
+use crate::knowledge::sanitize_lines;
 use crate::output;
 
 /// `catalog validate`: every problem at once; warnings do not fail.
@@ -16,7 +17,7 @@ pub fn validate(ctx: &Context) -> Result<Exit, Error> {
     ctx.open(Purpose::Describe)
         .map(|opened| note_trust(ctx, &opened.found.path, &opened.trust))?;
     for w in &loaded.warnings {
-        eprintln!("{}", w.render(&found.path));
+        eprintln!("{}", sanitize_lines(&w.render(&found.path)));
     }
     let c = &loaded.catalog;
     let endpoints: usize = c.clusters.iter().map(|c| c.endpoints.len()).sum();
@@ -104,12 +105,10 @@ pub fn trust(ctx: &Context, path: Option<&Path>) -> Result<Exit, Error> {
         path: path.clone(),
         source,
     };
-    let bytes = std::fs::read(&path).map_err(unreadable)?;
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|e| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let text = catalog::read_text(&path, catalog::MAX_BYTES)?;
     let loaded = catalog::load_str(&path, &text)?;
     let canonical = std::fs::canonicalize(&path).map_err(unreadable)?;
-    let digest = trust::digest(&catalog::trusted_bytes(&canonical, &bytes));
+    let digest = trust::digest(&catalog::trusted_bytes(&canonical, text.as_bytes()));
     let store = store()?;
     store
         .trust(&canonical, &digest)

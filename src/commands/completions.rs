@@ -70,15 +70,12 @@ pub fn complete_cluster(current: &OsStr) -> Vec<CompletionCandidate> {
     let Ok(found) = super::discover(catalog_flag(&args).as_deref()) else {
         return Vec::new();
     };
-    // an untrusted working-directory catalog is not even parsed: pressing TAB
-    // in a cloned repository must not read what it says
     let store = catalog::TrustStore::user();
-    let Ok(opened) = catalog::open(found, store.as_ref(), catalog::Purpose::Use, false) else {
+    let Some(catalog) = catalog::load_for_completion(found, store.as_ref()) else {
         return Vec::new();
     };
     let prefix = current.to_string_lossy();
-    opened
-        .catalog
+    catalog
         .clusters
         .iter()
         .filter(|c| c.name.starts_with(prefix.as_ref()))

@@ -10,6 +10,7 @@ use super::{Context, select};
 use crate::cli::CredsArgs;
 use crate::credentials;
 use crate::error::{Error, Exit};
+use crate::knowledge::sanitize;
 use crate::output;
 
 #[derive(Serialize)]
@@ -26,8 +27,6 @@ struct Shown<'a> {
     source: &'a str,
     cached: bool,
     lease: Option<LeaseShown>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<&'a str>,
 }
 
 fn in_words(seconds: u64) -> String {
@@ -40,6 +39,13 @@ fn in_words(seconds: u64) -> String {
 
 /// Runs `creds`.
 pub fn run(ctx: &Context, args: &CredsArgs) -> Result<Exit, Error> {
+    if args.reveal && args.json {
+        return Err(Error::usage(
+            "--json never carries the password, so it cannot be combined with --reveal",
+            "`pgconn creds CLUSTER --reveal` prints it as text; scripts take it from \
+             `pgconn url` or `pgconn env --format json`",
+        ));
+    }
     let style = ctx.err;
     let catalog = ctx.catalog()?;
     let target = select(&catalog, &args.target)?;
@@ -59,15 +65,14 @@ pub fn run(ctx: &Context, args: &CredsArgs) -> Result<Exit, Error> {
             expires_at: l.expires_at(),
             renewable: l.renewable,
         }),
-        password: args.reveal.then(|| credential.password.expose()),
     };
     if args.json {
         output::json(&shown)?;
         return Ok(Exit::Success);
     }
     let mut out = format!("{} {}\n", shown.cluster, shown.role);
-    let _ = writeln!(out, "  user      {}", shown.user);
-    let _ = writeln!(out, "  source    {}", shown.source);
+    let _ = writeln!(out, "  user      {}", sanitize(shown.user));
+    let _ = writeln!(out, "  source    {}", sanitize(shown.source));
     let _ = writeln!(
         out,
         "  cached    {}",
@@ -86,11 +91,11 @@ pub fn run(ctx: &Context, args: &CredsArgs) -> Result<Exit, Error> {
             if lease.renewable { ", renewable" } else { "" }
         );
         if ctx.verbose() {
-            let _ = writeln!(out, "  lease id  {}", lease.id);
+            let _ = writeln!(out, "  lease id  {}", sanitize(&lease.id));
         }
     }
-    if let Some(pw) = shown.password {
-        let _ = writeln!(out, "  password  {pw}");
+    if args.reveal {
+        let _ = writeln!(out, "  password  {}", credential.password.expose());
     }
     output::stdout(&out)?;
     if !args.reveal && ctx.verbose() {

@@ -13,7 +13,6 @@ use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 
 /// Runs `env`.
 pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
-    let style = ctx.err;
     super::check_prefix(args.prefix.as_deref())?;
     let catalog = if args.no_password {
         ctx.catalog_to_describe()?
@@ -34,22 +33,14 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
     let vars = pgenv::variables(&params, include);
     match args.format {
         EnvFormat::Github => github(&vars, params.password.map(|p| component(p.expose()))),
-        EnvFormat::Dotenv => {
-            if let Some(pw) = params
-                .password
-                .filter(|p| shellenv::dotenv_ambiguous(p.expose()))
-            {
-                let _ = pw;
-                output::warning(
-                    style,
-                    "the password has both ' and $: dotenv readers that expand ${VAR} in double quotes will misread it",
-                );
-            }
-            output::stdout(&shellenv::render(EnvFormat::Dotenv, &vars))?;
-            Ok(Exit::Success)
-        }
         format => {
-            output::stdout(&shellenv::render(format, &vars))?;
+            let text = shellenv::render(format, &vars).map_err(|refusal| {
+                Error::usage(
+                    refusal.to_string(),
+                    "use --format sh or json, or a password without these characters",
+                )
+            })?;
+            output::stdout(&text)?;
             Ok(Exit::Success)
         }
     }

@@ -4,10 +4,10 @@
 //! without pgconn. Honours `PGSERVICEFILE` and `PGPASSFILE`.
 
 use std::fmt::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{Connection, Context};
+use crate::atomic_file::{self, Mode, Symlinks};
 use crate::catalog::Catalog;
 use crate::cli::ServiceCommand;
 use crate::connstr::{self, Params};
@@ -43,39 +43,50 @@ fn read_optional(path: &Path) -> Result<Option<String>, Error> {
     }
 }
 
-/// Writes `text` with `mode` when the file is new (an existing file keeps its mode).
-fn write(path: &Path, text: &str, mode: u32) -> Result<(), Error> {
-    use std::io::Write as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| io(path, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| io(path, e))
+/// One of the two files, with how it is written.
+struct UserFile {
+    path: PathBuf,
+    mode: Mode,
+    symlinks: Symlinks,
 }
 
-fn sync_file(path: &Path, body: &str, mode: u32) -> Result<bool, Error> {
-    let original = read_optional(path)?;
-    let updated = managed_block::upsert(original.as_deref(), body);
-    if original.as_deref() == Some(updated.as_str()) {
-        return Ok(false);
+impl UserFile {
+    fn sync(&self, body: &str) -> Result<bool, Error> {
+        let original = read_optional(&self.path)?;
+        let updated = managed_block::upsert(original.as_deref(), body);
+        if original.as_deref() == Some(updated.as_str()) && self.mode_is_right() {
+            return Ok(false);
+        }
+        atomic_file::write(&self.path, updated.as_bytes(), self.mode, self.symlinks)?;
+        Ok(true)
     }
-    write(path, &updated, mode)?;
-    Ok(true)
-}
 
-fn remove_from(path: &Path) -> Result<bool, Error> {
-    let Some(text) = read_optional(path)? else {
-        return Ok(false);
-    };
-    match managed_block::remove(&text) {
-        Removed::NoBlock => Ok(false),
-        Removed::DeleteFile => std::fs::remove_file(path)
-            .map(|()| true)
-            .map_err(|e| io(path, e)),
-        Removed::Text(rest) => write(path, &rest, 0o600).map(|()| true),
+    /// A `.pgpass` that is already right but readable by others is not "unchanged".
+    fn mode_is_right(&self) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        match self.mode {
+            Mode::Exactly(mode) => {
+                std::fs::metadata(&self.path).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode)
+            }
+            Mode::KeepOr(_) => true,
+        }
+    }
+
+    fn remove_block(&self) -> Result<bool, Error> {
+        let Some(text) = read_optional(&self.path)? else {
+            return Ok(false);
+        };
+        match managed_block::remove(&text) {
+            Removed::NoBlock => Ok(false),
+            Removed::DeleteFile => {
+                atomic_file::remove(&self.path, self.symlinks)?;
+                Ok(true)
+            }
+            Removed::Text(rest) => {
+                atomic_file::write(&self.path, rest.as_bytes(), self.mode, self.symlinks)?;
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -150,23 +161,40 @@ fn service_lines(p: &Params<'_>) -> Vec<(&'static str, String)> {
 
 /// Runs `service sync` or `service rm`.
 pub fn run(ctx: &Context, command: &ServiceCommand) -> Result<Exit, Error> {
-    let service_file = home_file("PGSERVICEFILE", ".pg_service.conf")?;
-    let passfile = home_file("PGPASSFILE", ".pgpass")?;
+    let (ServiceCommand::Sync {
+        follow_symlinks, ..
+    }
+    | ServiceCommand::Rm { follow_symlinks }) = command;
+    let symlinks = if *follow_symlinks {
+        Symlinks::Follow
+    } else {
+        Symlinks::Refuse
+    };
+    let service_file = UserFile {
+        path: home_file("PGSERVICEFILE", ".pg_service.conf")?,
+        mode: Mode::KeepOr(0o644),
+        symlinks,
+    };
+    let passfile = UserFile {
+        path: home_file("PGPASSFILE", ".pgpass")?,
+        mode: Mode::Exactly(0o600), // libpq ignores a passfile others can read
+        symlinks,
+    };
     match command {
-        ServiceCommand::Sync { pgpass } => {
+        ServiceCommand::Sync { pgpass, .. } => {
             let catalog = ctx.catalog()?;
             let (services, lines) = bodies(ctx, &catalog, *pgpass);
-            let changed = sync_file(&service_file, &services, 0o644)?;
-            report(&service_file, changed)?;
+            let changed = service_file.sync(&services)?;
+            report(&service_file.path, changed)?;
             if *pgpass {
-                let changed = sync_file(&passfile, &lines, 0o600)?;
-                report(&passfile, changed)?;
+                let changed = passfile.sync(&lines)?;
+                report(&passfile.path, changed)?;
             }
         }
-        ServiceCommand::Rm => {
-            for path in [&service_file, &passfile] {
-                if remove_from(path)? {
-                    output::line(&format!("{}: pgconn block removed", path.display()))?;
+        ServiceCommand::Rm { .. } => {
+            for file in [&service_file, &passfile] {
+                if file.remove_block()? {
+                    output::line(&format!("{}: pgconn block removed", file.path.display()))?;
                 }
             }
         }

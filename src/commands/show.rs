@@ -8,6 +8,7 @@ use crate::catalog::{Cluster, PoolerKind};
 use crate::cli::ShowArgs;
 use crate::credentials;
 use crate::error::{Error, Exit};
+use crate::knowledge::sanitize_lines;
 use crate::output;
 use crate::target::{self, Selector};
 
@@ -81,7 +82,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<Exit, Error> {
         })?;
         return Ok(Exit::Success);
     }
-    output::stdout(&render(cluster, &location, &chain))?;
+    output::stdout(&sanitize_lines(&render(cluster, &location, &chain)))?;
     Ok(Exit::Success)
 }
 

@@ -7,7 +7,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Found, Outcome, Secret, Source, sanitize};
+use super::{Found, Outcome, Secret, Source};
+use crate::knowledge::sanitize_redacted;
 
 /// How long a command may run, unless `PGCONN_COMMAND_TIMEOUT` (seconds) says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -103,7 +104,7 @@ impl Source for CommandSource {
         let stdout = String::from_utf8(stdout);
         let stderr = String::from_utf8_lossy(&stderr);
         let secret = stdout.as_deref().unwrap_or("").trim();
-        let stderr = sanitize(&stderr, &[secret]);
+        let stderr = sanitize_redacted(&stderr, &[secret]);
         let Some(status) = status else {
             return Outcome::Failed(format!(
                 "`{program}` did not finish within {} s (PGCONN_COMMAND_TIMEOUT)",

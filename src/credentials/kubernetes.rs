@@ -16,10 +16,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
+use kube::core::Status;
+use kube::{Client, Config};
 
 use super::runtime::{block_on, install_crypto_provider};
-use super::{Found, Outcome, Secret, Settings, Source, sanitize};
+use super::{Found, Outcome, Secret, Settings, Source};
+use crate::knowledge::sanitize_redacted;
 use crate::target::Target;
 
 /// How long answers are kept in the cache.
@@ -233,7 +235,7 @@ enum Read {
 fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
     match e {
         kube::Error::Api(status) => {
-            let msg = sanitize(&status.message, &[]);
+            let msg = sanitize_redacted(&status.message, &[]);
             match status.code {
                 401 => format!(
                     "the API server rejected the credentials of {ctx} (401 Unauthorized): \
@@ -244,15 +246,21 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
                      ask for `get` on secrets in namespace {ns}"
                 ),
                 404 => format!("secret {ns}/{name} not found ({ctx})"),
+                300..=399 => format!(
+                    "the API server of {ctx} answered {} with a redirect to {msg}, which pgconn \
+                     (like kubectl) does not follow, so the credentials were not sent there: \
+                     check the kubeconfig's server URL",
+                    status.code
+                ),
                 code => format!(
                     "reading secret {ns}/{name} with {ctx}: {code} {}: {msg}",
-                    status.reason
+                    sanitize_redacted(&status.reason, &[])
                 ),
             }
         }
         kube::Error::Auth(inner) => format!(
             "authentication of {ctx} failed (exec plugin or token file?): {}",
-            sanitize(&inner.to_string(), &[])
+            sanitize_redacted(&inner.to_string(), &[])
         ),
         other => {
             use std::error::Error as _;
@@ -264,20 +272,50 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
             }
             format!(
                 "cannot read secret {ns}/{name} with {ctx}: {}",
-                sanitize(&detail, &[])
+                sanitize_redacted(&detail, &[])
             )
         }
     }
 }
 
+/// GETs a Secret like `Api::get`, but looks at the HTTP status first:
+/// kube-client follows no redirect (good: the bearer token stays with the
+/// API server) but would read a 3xx's body as an empty Secret.
+async fn get_secret(client: &Client, ns: &str, name: &str) -> Result<KubeSecret, kube::Error> {
+    let request = kube::core::Request::new(format!("/api/v1/namespaces/{ns}/secrets"))
+        .get(name, &kube::api::GetParams::default())
+        .map_err(kube::Error::BuildRequest)?;
+    let response = client.send(request.map(kube::client::Body::from)).await?;
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("nowhere");
+        let refused = Status::failure(location, "Redirect").with_code(status.as_u16());
+        return Err(kube::Error::Api(refused.boxed()));
+    }
+    let body = response.into_body().collect_bytes().await?;
+    let text = String::from_utf8_lossy(&body);
+    if status.is_client_error() || status.is_server_error() {
+        let answer = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
+            Status::failure(&text, status.canonical_reason().unwrap_or_default())
+                .with_code(status.as_u16())
+        });
+        return Err(kube::Error::Api(answer.boxed()));
+    }
+    serde_json::from_str(&text).map_err(kube::Error::SerdeError)
+}
+
 async fn read_one(
-    api: &Api<KubeSecret>,
+    client: &Client,
     c: &Candidate,
     ns: &str,
     ctx: &str,
     user: &str,
 ) -> Result<Read, String> {
-    let secret = match api.get(&c.name).await {
+    let secret = match get_secret(client, ns, &c.name).await {
         Ok(s) => s,
         Err(kube::Error::Api(status)) if status.code == 404 && c.convention.is_some() => {
             return Ok(Read::Missing);
@@ -359,10 +397,9 @@ async fn read(source: &KubernetesSource, timeout: Duration) -> Outcome {
         Err(e) => return Outcome::Failed(e),
     };
     let ns = source.namespace().map_or(default_ns, str::to_string);
-    let api: Api<KubeSecret> = Api::namespaced(client, &ns);
     let mut passed = Vec::new();
     for c in source.candidates() {
-        match read_one(&api, &c, &ns, &ctx, &source.user).await {
+        match read_one(&client, &c, &ns, &ctx, &source.user).await {
             Ok(Read::Found(found)) => return Outcome::Found(found),
             Ok(Read::Missing) => passed.push(format!("{ns}/{} not found", c.name)),
             Ok(Read::OtherUser(why)) => passed.push(why),

@@ -477,19 +477,6 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Shortens a message from a server or a child for an error line: one line,
-/// at most 300 characters, and never `secret` itself.
-pub(crate) fn sanitize(text: &str, secrets: &[&str]) -> String {
-    let mut out: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for s in secrets.iter().filter(|s| s.len() >= 3) {
-        out = out.replace(s, "<redacted>");
-    }
-    if out.chars().count() > 300 {
-        out = out.chars().take(300).collect::<String>() + "…";
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,12 +515,5 @@ mod tests {
         assert!(!shown.contains("hunter2-debug"), "{shown}");
         let f = Found::password(Secret::new("hunter2-debug"));
         assert!(!format!("{f:?}").contains("hunter2-debug"));
-    }
-
-    #[test]
-    fn sanitize_redacts_and_shortens() {
-        let s = sanitize("error:\n bad   password hunter2 here", &["hunter2"]);
-        assert_eq!(s, "error: bad password <redacted> here");
-        assert!(sanitize(&"x".repeat(1000), &[]).chars().count() <= 301);
     }
 }

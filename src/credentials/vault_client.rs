@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Secret, sanitize};
+use super::Secret;
+use crate::knowledge::sanitize_redacted;
 
 /// Where Vault is, from the environment.
 #[derive(Debug, Clone)]
@@ -81,8 +82,47 @@ impl std::fmt::Display for VaultError {
     }
 }
 
+/// The text of a refused redirect, recognised again in [`transport_error`].
+const OTHER_ORIGIN: &str = "redirect to another origin refused";
+
+/// Redirects are followed only within `VAULT_ADDR`'s origin (scheme, host and
+/// port: so never https→http), at most five: the token header goes with
+/// every request, and must never reach another server.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same {
+            let to = attempt.url().as_str().to_string();
+            attempt.error(format!("{OTHER_ORIGIN}: {to}"))
+        } else if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
     use std::error::Error as _;
+    if e.is_redirect() {
+        let mut detail = String::new();
+        let mut source = e.source();
+        while let Some(s) = source {
+            detail = s.to_string();
+            source = s.source();
+        }
+        return VaultError {
+            message: format!(
+                "VAULT_ADDR {addr} answered with a redirect pgconn does not follow ({}); \
+                 the token was not sent there. Set VAULT_ADDR to the server that answers \
+                 (redirects are followed only within the same scheme, host and port)",
+                sanitize_redacted(&detail, &[])
+            ),
+        };
+    }
     let mut detail = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -96,7 +136,10 @@ fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
     } else {
         "request failed to"
     };
-    let mut message = format!("{what} VAULT_ADDR {addr}: {}", sanitize(&detail, &[]));
+    let mut message = format!(
+        "{what} VAULT_ADDR {addr}: {}",
+        sanitize_redacted(&detail, &[])
+    );
     if detail.contains("UnknownIssuer") {
         message
             .push_str(" (set VAULT_CACERT to the CA that signed the Vault server's certificate)");
@@ -110,6 +153,7 @@ fn http_client(env: &VaultEnv, timeout: Duration) -> Result<reqwest::Client, Str
         .connect_timeout(timeout)
         .timeout(timeout)
         .no_proxy()
+        .redirect(same_origin_redirects())
         .user_agent(concat!("pgconn/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &env.cacert {
         let pem = std::fs::read(path)
@@ -262,7 +306,7 @@ impl VaultClient {
                 })
             })
             .unwrap_or_default();
-        let errors = sanitize(&errors, &[self.token.expose()]);
+        let errors = sanitize_redacted(&errors, &[self.token.expose()]);
         let message = match status {
             403 => format!(
                 "permission denied (403) for {path} with the {}: the token's policies do not allow it, or it expired{}",

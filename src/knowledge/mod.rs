@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use facts::Facts;
 pub use rules::Rule;
-pub use sanitize::sanitize;
+pub use sanitize::{sanitize, sanitize_lines, sanitize_redacted};
 
 crate::vocabulary! {
     /// What an error is about: a doctor check id, or one of the extra

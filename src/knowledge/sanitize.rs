@@ -1,13 +1,49 @@
 //! Remote text (server messages, certificate names, pasted error output)
 //! made safe for a terminal: escape sequences and control characters are
 //! removed, line breaks become spaces, bidi overrides are dropped, and the
-//! length is capped.
+//! length is capped. This is the one sanitiser: error rendering, notes,
+//! `show`/`creds`, credential-source errors and doctor all use it.
 
 /// The longest text kept, in characters.
 pub const MAX_CHARS: usize = 2000;
 
+/// The longest text kept from a server or a child inside an error line.
+pub const SHORT_CHARS: usize = 300;
+
 /// One safe line of text.
 pub fn sanitize(text: &str) -> String {
+    sanitize_capped(text, MAX_CHARS)
+}
+
+/// One safe line of at most [`SHORT_CHARS`] characters, with every one of
+/// `secrets` (of 3 characters or more) replaced by `<redacted>`: for what a
+/// server or a child said, inside an error message.
+pub fn sanitize_redacted(text: &str, secrets: &[&str]) -> String {
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 3).collect();
+    let redact = |text: &str| {
+        secrets
+            .iter()
+            .fold(text.to_string(), |t, s| t.replace(s, "<redacted>"))
+    };
+    // before (the secret as sent) and after (a secret split by escapes)
+    let clean = sanitize_capped(&redact(text), usize::MAX);
+    let mut out = redact(&clean.split_whitespace().collect::<Vec<_>>().join(" "));
+    if out.chars().count() > SHORT_CHARS {
+        out = out.chars().take(SHORT_CHARS).collect::<String>() + "…";
+    }
+    out
+}
+
+/// Safe text of several lines: each line sanitised, the line breaks kept
+/// (for whole messages pgconn composes around remote or catalog text).
+pub fn sanitize_lines(text: &str) -> String {
+    text.split('\n')
+        .map(sanitize)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sanitize_capped(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CHARS));
     let mut chars = text.chars().peekable();
     let mut count = 0;
@@ -25,7 +61,7 @@ pub fn sanitize(text: &str) -> String {
                 count += 1;
             }
         }
-        if count >= MAX_CHARS {
+        if count >= max_chars {
             out.push('…');
             break;
         }
@@ -65,7 +101,22 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_CHARS, sanitize};
+    use super::{MAX_CHARS, sanitize, sanitize_lines, sanitize_redacted};
+
+    #[test]
+    fn redacted_is_one_short_line_without_the_secret_or_escapes() {
+        let s = sanitize_redacted("error:\n bad   password hunter2 \x1b[2Jhere", &["hunter2"]);
+        assert_eq!(s, "error: bad password <redacted> here");
+        assert!(sanitize_redacted(&"x".repeat(1000), &[]).chars().count() <= 301);
+    }
+
+    #[test]
+    fn lines_keep_their_breaks_and_indent() {
+        assert_eq!(
+            sanitize_lines("a\x1b]0;t\x07b\n  hint: c\x07"),
+            "ab\n  hint: c"
+        );
+    }
 
     #[test]
     fn escapes_and_controls_are_removed() {

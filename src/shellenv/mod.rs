@@ -10,7 +10,7 @@ mod sh;
 
 use crate::pgenv::Var;
 
-pub use dotenv::ambiguous as dotenv_ambiguous;
+pub use dotenv::Refusal as DotenvRefusal;
 pub use github::{GithubEnv, delimiter_for};
 
 crate::vocabulary! {
@@ -38,7 +38,9 @@ impl EnvFormat {
             EnvFormat::Sh => "export lines for bash, dash and zsh: eval \"$(pgconn env …)\"",
             EnvFormat::Fish => "set -gx lines for fish",
             EnvFormat::Powershell => "$env: assignments for PowerShell",
-            EnvFormat::Dotenv => "a .env file (single-quoted where possible)",
+            EnvFormat::Dotenv => {
+                "a .env file read back exactly by python-dotenv, Docker Compose and the dotenv npm package (or a refusal naming the character)"
+            }
             EnvFormat::Github => "append to $GITHUB_ENV and mask the password",
             EnvFormat::Json => "a JSON object",
         }
@@ -54,14 +56,15 @@ fn lines(vars: &[Var], line: impl Fn(&str, &str) -> String) -> String {
     })
 }
 
-/// Renders `vars` for stdout (every format but `github`, which has its own type).
-pub fn render(format: EnvFormat, vars: &[Var]) -> String {
-    match format {
+/// Renders `vars` for stdout (every format but `github`, which has its own
+/// type). Only `dotenv` can refuse a value.
+pub fn render(format: EnvFormat, vars: &[Var]) -> Result<String, DotenvRefusal> {
+    Ok(match format {
         EnvFormat::Sh => sh::render(vars),
         EnvFormat::Fish => fish::render(vars),
         EnvFormat::Powershell => powershell::render(vars),
-        EnvFormat::Dotenv => dotenv::render(vars),
+        EnvFormat::Dotenv => dotenv::render(vars)?,
         EnvFormat::Json => json::render(vars),
         EnvFormat::Github => GithubEnv::new(vars, &delimiter_for(vars)).masks,
-    }
+    })
 }

@@ -43,6 +43,13 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where `lab/lab install` put the drivers and readers (a Python venv, an
+/// npm prefix): `$PGCONN_LAB_DRIVERS`, else `lab/.drivers`.
+pub fn drivers_dir() -> std::path::PathBuf {
+    std::env::var_os("PGCONN_LAB_DRIVERS")
+        .map_or_else(|| repo().join("lab/.drivers"), std::path::PathBuf::from)
+}
+
 /// A test-only tool may be absent on a developer machine (the test then
 /// says so and passes); in CI (`CI` set) it must be there.
 pub fn tool_available(name: &str) -> bool {
