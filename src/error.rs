@@ -20,6 +20,8 @@ pub enum Exit {
     Usage,
     /// doctor ran and a check failed.
     DoctorFailed,
+    /// `catalog diff` found drift.
+    Drift,
     /// Interrupted.
     Interrupted,
     /// A child's status, passed through (`psql`, `run`).
@@ -33,7 +35,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Usage => 2,
-            Exit::DoctorFailed => 3,
+            Exit::DoctorFailed | Exit::Drift => 3,
             Exit::Interrupted => 130,
             Exit::Child(code) => code,
         }
@@ -75,6 +77,9 @@ pub enum Error {
     /// doctor could not run at all (its findings are a report, not an error).
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    /// `catalog import` or `diff` could not read its source.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -101,9 +106,11 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
-            Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
-                Exit::Failure
-            }
+            Error::Credential(_)
+            | Error::Io { .. }
+            | Error::Launch(_)
+            | Error::Psql(_)
+            | Error::Import(_) => Exit::Failure,
             Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
             Error::Doctor(_) => Exit::Failure,
         }
@@ -120,6 +127,7 @@ impl Error {
             Error::Launch(e) => e.hint(),
             Error::Psql(e) => Some(e.hint()),
             Error::Doctor(e) => e.hint(),
+            Error::Import(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }

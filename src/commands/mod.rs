@@ -7,6 +7,7 @@ mod creds;
 mod doctor;
 mod env;
 mod explain;
+mod import;
 mod login;
 mod ls;
 pub mod man;
@@ -48,6 +49,8 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Catalog(CatalogCommand::Validate) => catalog::validate(cli),
         Command::Catalog(CatalogCommand::Path) => catalog::path(cli, style),
         Command::Catalog(CatalogCommand::Schema) => catalog::schema(),
+        Command::Catalog(CatalogCommand::Import(args)) => import::import(cli, args, style),
+        Command::Catalog(CatalogCommand::Diff(args)) => import::diff(cli, args, style),
         Command::Completions(args) => completions::run(args.shell),
         Command::Man(args) => man::run(&args.command),
     }

@@ -23,7 +23,7 @@ pub mod keyring;
 mod kubernetes;
 mod pgpass;
 mod prompt;
-mod runtime;
+pub mod runtime;
 mod secret;
 mod vault;
 mod vault_client;

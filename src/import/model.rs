@@ -1,0 +1,122 @@
+//! What an import found, before it is written as a catalog: clusters with
+//! their endpoints and users, each value tagged with the object it came from.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::catalog::{PoolMode, Role, ServiceRef};
+
+/// Everything one import found.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Clusters, sorted by name.
+    pub clusters: Vec<ImportedCluster>,
+    /// `--domain`; else the writer picks the most common DNS suffix.
+    pub domain: Option<String>,
+    /// Where it was read from, for the header comment (`context lab`).
+    pub source: String,
+    /// What was skipped or guessed, said on stderr.
+    pub notes: Vec<String>,
+    /// The kubeconfig context the credential sources should use, when asked for by name.
+    pub context: Option<String>,
+}
+
+/// One cluster.
+#[derive(Debug, Clone)]
+pub struct ImportedCluster {
+    /// Catalog name (the operator object's name).
+    pub name: String,
+    /// Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// The object the cluster came from, e.g. `postgresql temporal/temporal-db`.
+    pub origin: String,
+    /// Default database.
+    pub database: Option<String>,
+    /// The PgBouncer in front of write and read, if any.
+    pub pooler: Option<ImportedPooler>,
+    /// Endpoints in role order.
+    pub endpoints: Vec<ImportedEndpoint>,
+    /// Users with their roles and Secrets.
+    pub users: Vec<ImportedUser>,
+}
+
+/// A PgBouncer pooler.
+#[derive(Debug, Clone)]
+pub struct ImportedPooler {
+    /// Its pool mode.
+    pub mode: PoolMode,
+    /// Where the mode was read.
+    pub origin: String,
+}
+
+/// One endpoint.
+#[derive(Debug, Clone)]
+pub struct ImportedEndpoint {
+    /// write, read or admin.
+    pub role: Role,
+    /// DNS name.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// The address the name should resolve to.
+    pub ip: Option<IpAddr>,
+    /// The allowlist; `None` when anyone may connect.
+    pub allowed_source_ranges: Option<Vec<IpNet>>,
+    /// Whether a pooler answers.
+    pub pooled: bool,
+    /// The in-cluster Service behind it.
+    pub service: Option<ServiceRef>,
+    /// The object it came from, e.g. `Service temporal/temporal-db-external-write`.
+    pub origin: String,
+}
+
+/// One database user.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    /// PostgreSQL role name (the catalog key; the Secret's `username` wins at login).
+    pub name: String,
+    /// Endpoint roles it is the default user of.
+    pub roles: Vec<Role>,
+    /// The Kubernetes Secret with its password, when known.
+    pub secret: Option<String>,
+    /// The Secret's key holding the user name.
+    pub username_key: Option<String>,
+    /// Where the user (and the Secret's name) came from.
+    pub origin: String,
+}
+
+/// The users of a cluster with their roles: the owner serves write and read,
+/// the superuser admin (the owner when there is none); only roles that have
+/// an endpoint are given.
+pub fn assign_roles(
+    users: &mut [ImportedUser],
+    owner: Option<&str>,
+    superuser: Option<&str>,
+    endpoints: &[ImportedEndpoint],
+) {
+    let has = |role: Role| endpoints.iter().any(|e| e.role == role);
+    let owner = owner
+        .filter(|o| users.iter().any(|u| u.name == *o))
+        .or_else(|| {
+            users
+                .iter()
+                .map(|u| u.name.as_str())
+                .find(|n| Some(*n) != superuser)
+        })
+        .map(str::to_string);
+    let admin = superuser
+        .filter(|s| users.iter().any(|u| u.name == *s))
+        .map(str::to_string)
+        .or_else(|| owner.clone());
+    for u in users.iter_mut() {
+        u.roles.clear();
+        if owner.as_deref() == Some(u.name.as_str()) {
+            u.roles
+                .extend([Role::Write, Role::Read].into_iter().filter(|r| has(*r)));
+        }
+        if admin.as_deref() == Some(u.name.as_str()) && has(Role::Admin) {
+            u.roles.push(Role::Admin);
+        }
+    }
+}
