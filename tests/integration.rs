@@ -16,6 +16,7 @@ mod doctor_lab;
 mod drivers;
 mod explain;
 mod generated;
+mod import_lab;
 mod lab_faults;
 mod launch_lab;
 mod picker;

@@ -1,0 +1,415 @@
+//! `catalog import` and `catalog diff` against the lab: the Kubernetes API
+//! substitute serves the operators' objects of the lab topology (a Zalando
+//! cluster, a CloudNativePG cluster with two Poolers, LoadBalancer and
+//! in-cluster Services, Pods, Endpoints, Secrets), proven with the real
+//! `kubectl`; the catalog imported from them logs in with real psql.
+//!
+//! Runs inside the lab namespace (`lab/test import_lab::`); without a lab
+//! every test prints `skipped: lab not running`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::cli;
+use crate::support::lab::{ADMIN_USER, Lab};
+
+fn lab() -> Option<Lab> {
+    let lab = Lab::get();
+    if lab.is_none() {
+        eprintln!("skipped: lab not running");
+    }
+    lab
+}
+
+/// `pgconn ARGS` with the lab's kubeconfig, HOME in `dir`, no keyring.
+fn pgconn(lab: &Lab, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = cli::pgconn(args);
+    for k in ["KUBERNETES_SERVICE_HOST", "VAULT_ADDR", "VAULT_TOKEN"] {
+        cmd.env_remove(k);
+    }
+    cmd.env("HOME", dir)
+        .env(
+            "KUBECONFIG",
+            lab.var("PGCONN_LAB_KUBECONFIG").expect("lab kubeconfig"),
+        )
+        .env("PGCONN_KEYRING", "none")
+        .env("PGCONN_CATALOG", dir.join("pgconn.yaml"));
+    bounded(cmd)
+}
+
+fn bounded(mut cmd: Command) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = cmd.spawn().and_then(|c| c.wait_with_output()).expect("run");
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{cmd:?} took too long"
+    );
+    out
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success: {}\n{}",
+        cli::stdout(out),
+        cli::stderr(out)
+    );
+    cli::stdout(out)
+}
+
+/// Imports every namespace into `dir/pgconn.yaml`; the lab's CA is the one
+/// local decision added (`sslrootcert`), as a user adds theirs.
+fn import(lab: &Lab, dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("pgconn.yaml");
+    let out = pgconn(
+        lab,
+        dir,
+        &[
+            "catalog",
+            "import",
+            "kubernetes",
+            "-A",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    let text = std::fs::read_to_string(&path).expect("import wrote the file");
+    let with_ca = text.replacen(
+        "version: 1\n",
+        &format!("version: 1\nsslrootcert: \"{}\"\n", lab.ca_cert().display()),
+        1,
+    );
+    std::fs::write(&path, &with_ca).unwrap();
+    (path, with_ca)
+}
+
+fn kubectl(lab: &Lab, args: &[&str]) -> Output {
+    let program = lab
+        .var("PGCONN_LAB_KUBECTL")
+        .filter(|p| !p.is_empty())
+        .expect("kubectl is not installed: lab/lab install puts it in place");
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("KUBECONFIG", lab.var("PGCONN_LAB_KUBECONFIG").unwrap())
+        .env("HOME", std::env::temp_dir());
+    bounded(cmd)
+}
+
+#[test]
+fn every_kind_import_reads_is_what_kubectl_reads() {
+    let Some(lab) = lab() else { return };
+    let services = ok(&kubectl(&lab, &["get", "svc", "-A"]));
+    assert!(
+        services.contains("temporal-db-external-admin")
+            && services.contains("LoadBalancer")
+            && services.contains("127.20.0.3"),
+        "{services}"
+    );
+    let pods = ok(&kubectl(
+        &lab,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "temporal",
+            "-l",
+            "spilo-role in (master),application=spilo",
+        ],
+    ));
+    assert!(
+        pods.contains("temporal-db-0") && !pods.contains("temporal-db-1"),
+        "{pods}"
+    );
+    let ep = ok(&kubectl(
+        &lab,
+        &["get", "endpoints", "temporal-db", "-n", "temporal"],
+    ));
+    assert!(ep.contains("127.21.1.1:5432"), "{ep}");
+    let slices = ok(&kubectl(
+        &lab,
+        &[
+            "get",
+            "endpointslices",
+            "-n",
+            "platform",
+            "-l",
+            "kubernetes.io/service-name=platform-db-rw",
+        ],
+    ));
+    assert!(slices.contains("127.21.2.1"), "{slices}");
+    assert!(ok(&kubectl(&lab, &["get", "configmaps", "-A"])).contains("kube-root-ca.crt"));
+    assert!(ok(&kubectl(&lab, &["get", "postgresql", "-A"])).contains("temporal-db"));
+    assert!(
+        ok(&kubectl(
+            &lab,
+            &["get", "clusters.postgresql.cnpg.io", "-A"]
+        ))
+        .contains("platform-db")
+    );
+    let poolers = ok(&kubectl(&lab, &["get", "poolers", "-n", "platform"]));
+    assert!(
+        poolers.contains("platform-db-pooler-ro") && poolers.contains("platform-db-pooler-rw"),
+        "{poolers}"
+    );
+    let json = ok(&kubectl(
+        &lab,
+        &[
+            "get",
+            "svc",
+            "temporal-db-external-admin",
+            "-n",
+            "temporal",
+            "-o",
+            "json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["spec"]["loadBalancerSourceRanges"][0], "127.0.0.0/8");
+    let resources = ok(&kubectl(&lab, &["api-resources"]));
+    for kind in [
+        "postgresqls",
+        "poolers",
+        "endpointslices",
+        "services",
+        "pods",
+    ] {
+        assert!(resources.contains(kind), "{resources}");
+    }
+    let denied = kubectl(&lab, &["--context", "lab-limited", "get", "svc", "-A"]);
+    assert!(
+        cli::stderr(&denied).contains("Forbidden"),
+        "{}",
+        cli::stderr(&denied)
+    );
+}
+
+#[test]
+fn imported_catalog_logs_in_on_every_role_with_the_secrets_it_names() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, text) = import(&lab, dir.path());
+    ok(&pgconn(&lab, dir.path(), &["catalog", "validate"]));
+    // the in-cluster Services behind the endpoints, for tunnels
+    for service in [
+        "service: temporal/temporal-db-pooler ",
+        "service: temporal/temporal-db-pooler-repl ",
+        "service: temporal/temporal-db ",
+        "service: platform/platform-db-pooler-rw ",
+        "service: platform/platform-db-rw ",
+    ] {
+        assert!(text.contains(service), "{service} missing:\n{text}");
+    }
+    assert!(
+        text.contains("# Service temporal/temporal-db-external-admin"),
+        "{text}"
+    );
+    // allowlists from loadBalancerSourceRanges; 0.0.0.0/0 is none
+    let ls: serde_json::Value =
+        serde_json::from_str(&ok(&pgconn(&lab, dir.path(), &["ls", "--json"]))).unwrap();
+    let row = |c: &str, r: &str| {
+        ls.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["cluster"] == c && x["role"] == r)
+            .cloned()
+    };
+    assert_eq!(
+        row("temporal-db", "admin").unwrap()["allowed_source_ranges"][0],
+        "127.0.0.0/8"
+    );
+    assert!(row("temporal-db", "write").unwrap()["allowed_source_ranges"].is_null());
+    assert_eq!(row("temporal-db", "read").unwrap()["ip"], "127.20.0.2");
+    assert_eq!(row("platform-db", "admin").unwrap()["ip"], "127.20.0.3");
+    // the CloudNativePG cluster's ro Pooler has no external Service: no read role
+    assert!(row("platform-db", "read").is_none(), "{ls}");
+    let no_read = pgconn(&lab, dir.path(), &["url", "platform-db", "--read"]);
+    assert_eq!(no_read.status.code(), Some(2), "{}", cli::stderr(&no_read));
+    // every role logs in with the credentials of the Secret the import named
+    for (cluster, role, user, secret) in [
+        (
+            "temporal-db",
+            "write",
+            "temporal",
+            "temporal/temporal.temporal-db.credentials",
+        ),
+        (
+            "temporal-db",
+            "read",
+            "temporal",
+            "temporal/temporal.temporal-db.credentials",
+        ),
+        (
+            "temporal-db",
+            "admin",
+            ADMIN_USER,
+            "temporal/platform-admin.temporal-db.credentials",
+        ),
+        (
+            "platform-db",
+            "write",
+            "platform",
+            "platform/platform-db-app",
+        ),
+        (
+            "platform-db",
+            "admin",
+            ADMIN_USER,
+            "platform/platform-db-superuser",
+        ),
+    ] {
+        let creds = ok(&pgconn(
+            &lab,
+            dir.path(),
+            &["creds", cluster, "--role", role],
+        ));
+        assert!(creds.contains(secret), "{cluster} {role}: {creds}");
+        let url = ok(&pgconn(&lab, dir.path(), &["url", cluster, "--role", role]));
+        let r = lab.psql(
+            &[
+                "-At",
+                "-c",
+                "select current_user, pg_is_in_recovery()",
+                url.trim(),
+            ],
+            &[],
+        );
+        let want_recovery = if role == "read" { "t" } else { "f" };
+        assert_eq!(
+            r.expect_ok(),
+            format!("{user}|{want_recovery}"),
+            "{cluster} {role}"
+        );
+    }
+}
+
+#[test]
+fn diff_is_clean_against_the_import_and_reports_a_changed_allowlist() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (path, text) = import(&lab, dir.path());
+    let clean = pgconn(&lab, dir.path(), &["catalog", "diff", "kubernetes", "-A"]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}{}",
+        cli::stdout(&clean),
+        cli::stderr(&clean)
+    );
+    assert!(cli::stdout(&clean).contains("no drift"));
+    // someone narrows temporal-db's admin allowlist in the catalog by hand
+    let admin =
+        "allowed_source_ranges: [127.0.0.0/8]  # Service temporal/temporal-db-external-admin";
+    assert!(text.contains(admin), "{text}");
+    std::fs::write(
+        &path,
+        text.replace(admin, "allowed_source_ranges: [10.1.0.0/16]"),
+    )
+    .unwrap();
+    let drift = pgconn(&lab, dir.path(), &["catalog", "diff", "kubernetes", "-A"]);
+    assert_eq!(drift.status.code(), Some(3), "{}", cli::stderr(&drift));
+    let table = cli::stdout(&drift);
+    let line = table
+        .lines()
+        .find(|l| l.contains("allowed_source_ranges"))
+        .unwrap_or_else(|| panic!("{table}"));
+    for word in ["temporal-db", "admin", "10.1.0.0/16", "127.0.0.0/8"] {
+        assert!(line.contains(word), "{line}");
+    }
+    assert_eq!(table.lines().count(), 2, "header and one row: {table}");
+    let json = pgconn(
+        &lab,
+        dir.path(),
+        &["catalog", "diff", "kubernetes", "-A", "--json"],
+    );
+    assert_eq!(json.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_str(&cli::stdout(&json)).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["drift"][0]["field"], "allowed_source_ranges");
+    assert_eq!(v["drift"][0]["catalog"], "10.1.0.0/16");
+    assert_eq!(v["drift"][0]["cluster_says"], "127.0.0.0/8");
+}
+
+#[test]
+fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = pgconn(
+        &lab,
+        dir.path(),
+        &[
+            "--context",
+            "lab-limited",
+            "catalog",
+            "import",
+            "kubernetes",
+            "-A",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", cli::stderr(&out));
+    let err = cli::stderr(&out);
+    assert!(
+        err.contains("403 Forbidden") && err.contains("services"),
+        "{err}"
+    );
+    assert!(cli::stdout(&out).is_empty());
+    let (_, _) = import(&lab, dir.path());
+    let diff = pgconn(
+        &lab,
+        dir.path(),
+        &[
+            "--context",
+            "lab-limited",
+            "catalog",
+            "diff",
+            "kubernetes",
+            "-A",
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(1), "{}", cli::stderr(&diff));
+    // a context that may not list Poolers: reported, skipped, the rest imported
+    let partial = pgconn(
+        &lab,
+        dir.path(),
+        &[
+            "--context",
+            "lab-partial",
+            "catalog",
+            "import",
+            "kubernetes",
+            "-A",
+        ],
+    );
+    let yaml = ok(&partial);
+    assert!(
+        cli::stderr(&partial).contains("poolers.postgresql.cnpg.io"),
+        "{}",
+        cli::stderr(&partial)
+    );
+    assert!(
+        yaml.contains("platform-db:") && yaml.contains("temporal-db:"),
+        "{yaml}"
+    );
+    // the limited context reads its own namespace
+    let own = pgconn(
+        &lab,
+        dir.path(),
+        &[
+            "--context",
+            "lab-limited",
+            "catalog",
+            "import",
+            "kubernetes",
+            "-n",
+            "platform",
+        ],
+    );
+    let yaml = ok(&own);
+    assert!(
+        yaml.contains("platform-db:") && !yaml.contains("temporal-db:"),
+        "{yaml}"
+    );
+}
