@@ -413,3 +413,66 @@ fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
         "{yaml}"
     );
 }
+
+#[test]
+fn helm_values_merged_as_helm_give_the_same_endpoints_as_the_cluster() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let values = cli::repo().join("tests/import/values.yaml");
+    let lab_values = cli::repo().join("tests/import/values-lab.yaml");
+    // the first file alone: its admin allowlist and the cluster the second file drops
+    let first = pgconn(
+        &lab,
+        dir.path(),
+        &["catalog", "import", "helm", values.to_str().unwrap()],
+    );
+    let text = ok(&first);
+    assert!(
+        text.contains("192.0.2.0/24") && text.contains("apps-db:"),
+        "{text}"
+    );
+    assert!(
+        cli::stderr(&first).contains("no users"),
+        "{}",
+        cli::stderr(&first)
+    );
+    // both files: the second's pgClusters replaces the first's list
+    let both = [
+        "catalog",
+        "import",
+        "helm",
+        values.to_str().unwrap(),
+        lab_values.to_str().unwrap(),
+    ];
+    let text = ok(&pgconn(&lab, dir.path(), &both));
+    assert!(
+        !text.contains("apps-db") && !text.contains("192.0.2.0/24"),
+        "{text}"
+    );
+    // the same endpoints, users and Secrets as the cluster's objects say
+    import(&lab, dir.path());
+    let mut diff = both.to_vec();
+    diff[1] = "diff";
+    let out = pgconn(&lab, dir.path(), &diff);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        cli::stdout(&out),
+        cli::stderr(&out)
+    );
+    // and the helm catalog logs in like the imported one
+    std::fs::write(
+        dir.path().join("pgconn.yaml"),
+        text.replacen(
+            "version: 1\n",
+            &format!("version: 1\nsslrootcert: \"{}\"\n", lab.ca_cert().display()),
+            1,
+        ),
+    )
+    .unwrap();
+    let _lock = lab.lock();
+    let url = ok(&pgconn(&lab, dir.path(), &["url", "temporal-db", "--read"]));
+    let r = lab.psql(&["-At", "-c", "select current_user", url.trim()], &[]);
+    assert_eq!(r.expect_ok(), "temporal");
+}
