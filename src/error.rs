@@ -106,13 +106,13 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
+            Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
             Error::Credential(_)
             | Error::Io { .. }
             | Error::Launch(_)
             | Error::Psql(_)
-            | Error::Import(_) => Exit::Failure,
-            Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
-            Error::Doctor(_) => Exit::Failure,
+            | Error::Import(_)
+            | Error::Doctor(_) => Exit::Failure,
         }
     }
 

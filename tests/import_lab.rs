@@ -1,6 +1,6 @@
 //! `catalog import` and `catalog diff` against the lab: the Kubernetes API
 //! substitute serves the operators' objects of the lab topology (a Zalando
-//! cluster, a CloudNativePG cluster with two Poolers, LoadBalancer and
+//! cluster, a CloudNativePG cluster with two Poolers, `LoadBalancer` and
 //! in-cluster Services, Pods, Endpoints, Secrets), proven with the real
 //! `kubectl`; the catalog imported from them logs in with real psql.
 //!
@@ -41,7 +41,10 @@ fn pgconn(lab: &Lab, dir: &Path, args: &[&str]) -> Output {
 fn bounded(mut cmd: Command) -> Output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
-    let out = cmd.spawn().and_then(|c| c.wait_with_output()).expect("run");
+    let out = cmd
+        .spawn()
+        .and_then(std::process::Child::wait_with_output)
+        .expect("run");
     assert!(
         start.elapsed() < Duration::from_secs(60),
         "{cmd:?} took too long"

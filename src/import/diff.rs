@@ -51,6 +51,7 @@ pub fn diff(current: &Catalog, imported: &Catalog) -> Vec<Drift> {
     out
 }
 
+#[allow(clippy::many_single_char_names)] // a: the catalog's, b: the source's, throughout
 fn cluster(a: &Cluster, b: &Cluster, out: &mut Vec<Drift>) {
     let mut push = |role: &str, field: &str, x: String, y: String| {
         if x != y {

@@ -75,13 +75,36 @@ fn enabled(v: &Value) -> bool {
     v.get("enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
-fn ranges(v: &Value) -> Option<Option<Vec<IpNet>>> {
-    let items = v.get("allowedSourceRanges")?.as_array()?;
+/// What `allowedSourceRanges` says, when present.
+enum Ranges {
+    Absent,
+    Everyone,
+    Only(Vec<IpNet>),
+}
+
+fn ranges(v: &Value) -> Ranges {
+    let Some(items) = v.get("allowedSourceRanges").and_then(Value::as_array) else {
+        return Ranges::Absent;
+    };
     let nets: Vec<IpNet> = items
         .iter()
         .filter_map(|i| i.as_str()?.trim().parse().ok())
         .collect();
-    Some((!nets.is_empty() && nets.iter().any(|n| n.prefix_len() > 0)).then_some(nets))
+    if nets.is_empty() || nets.iter().all(|n| n.prefix_len() == 0) {
+        Ranges::Everyone
+    } else {
+        Ranges::Only(nets)
+    }
+}
+
+impl Ranges {
+    fn or(self, shared: Option<&Vec<IpNet>>) -> Option<Vec<IpNet>> {
+        match self {
+            Ranges::Absent => shared.cloned(),
+            Ranges::Everyone => None,
+            Ranges::Only(nets) => Some(nets),
+        }
+    }
 }
 
 /// Which operator's naming the cluster follows.
@@ -148,7 +171,7 @@ fn cluster(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let shared_ranges = ranges(&access).flatten();
+    let shared_ranges = ranges(&access).or(None);
     let mut endpoints = Vec::new();
     for role in Role::ALL {
         let Some(e) = access.get(role.as_str()).filter(|e| enabled(e)) else {
@@ -169,7 +192,7 @@ fn cluster(
             host: host.to_string(),
             port: port(e).or_else(|| port(c)).unwrap_or(5432),
             ip: text(e, "loadBalancerIP").and_then(|ip| ip.parse::<IpAddr>().ok()),
-            allowed_source_ranges: ranges(e).unwrap_or_else(|| shared_ranges.clone()),
+            allowed_source_ranges: ranges(e).or(shared_ranges.as_ref()),
             pooled: role != Role::Admin,
             service: namespace.as_ref().map(|ns| ServiceRef {
                 namespace: ns.clone(),

@@ -4,7 +4,7 @@
 //! server).
 //!
 //! Clusters come from Zalando `postgresql` and CloudNativePG `Cluster`
-//! objects; endpoints from LoadBalancer Services (external-dns host name,
+//! objects; endpoints from `LoadBalancer` Services (external-dns host name,
 //! MetalLB/status IP, `loadBalancerSourceRanges`); each endpoint's `service`
 //! is the in-cluster Service selecting the same pods (through its Endpoints
 //! when it has no selector, like Zalando's master Service).
@@ -74,7 +74,7 @@ pub struct Objects {
 struct Kind {
     group: &'static str,
     version: &'static str,
-    kind: &'static str,
+    name: &'static str,
     plural: &'static str,
 }
 
@@ -82,37 +82,37 @@ const KINDS: [Kind; 6] = [
     Kind {
         group: "",
         version: "v1",
-        kind: "Service",
+        name: "Service",
         plural: "services",
     },
     Kind {
         group: "",
         version: "v1",
-        kind: "Pod",
+        name: "Pod",
         plural: "pods",
     },
     Kind {
         group: "",
         version: "v1",
-        kind: "Endpoints",
+        name: "Endpoints",
         plural: "endpoints",
     },
     Kind {
         group: "acid.zalan.do",
         version: "v1",
-        kind: "postgresql",
+        name: "postgresql",
         plural: "postgresqls",
     },
     Kind {
         group: "postgresql.cnpg.io",
         version: "v1",
-        kind: "Cluster",
+        name: "Cluster",
         plural: "clusters",
     },
     Kind {
         group: "postgresql.cnpg.io",
         version: "v1",
-        kind: "Pooler",
+        name: "Pooler",
         plural: "poolers",
     },
 ];
@@ -128,12 +128,12 @@ impl Kind {
             group: self.group.into(),
             version: self.version.into(),
             api_version,
-            kind: self.kind.into(),
+            kind: self.name.into(),
             plural: self.plural.into(),
         }
     }
 
-    fn name(&self) -> String {
+    fn resource_name(&self) -> String {
         if self.group.is_empty() {
             self.plural.to_string()
         } else {
@@ -194,16 +194,21 @@ async fn read_async(options: &Options) -> Result<(Objects, Vec<String>, String),
                 read_any = true;
                 items
             }
-            Ok(None) => continue,
+            Ok(None) | Err(Failure::NotInstalled) => continue,
             Err(Failure::Forbidden(message)) => {
-                let text = format!("403 Forbidden reading {} ({ctx}): {message}", kind.name());
+                let text = format!(
+                    "403 Forbidden reading {} ({ctx}): {message}",
+                    kind.resource_name()
+                );
                 notes.push(format!("{text}; skipped"));
                 failures.push(text);
                 continue;
             }
-            Err(Failure::NotInstalled) => continue,
             Err(Failure::Other(message)) => {
-                failures.push(format!("reading {} ({ctx}): {message}", kind.name()));
+                failures.push(format!(
+                    "reading {} ({ctx}): {message}",
+                    kind.resource_name()
+                ));
                 continue;
             }
         };
@@ -498,7 +503,7 @@ fn cloudnativepg(object: &Value, poolers: &[Value]) -> OperatorCluster {
     }
 }
 
-/// Cluster and role of a LoadBalancer Service: labels, else the chart's
+/// Cluster and role of a `LoadBalancer` Service: labels, else the chart's
 /// name `{cluster}-external-{role}`, else the host `{cluster}-{role}.…`.
 fn cluster_and_role(service: &Value, host: &str) -> Option<(String, Role)> {
     let name = name_of(service);
@@ -584,9 +589,9 @@ fn source_ranges(service: &Value, notes: &mut Vec<String>) -> Option<Vec<IpNet>>
     Some(nets)
 }
 
-/// The in-cluster Service behind a LoadBalancer one: the one with the same
+/// The in-cluster Service behind a `LoadBalancer` one: the one with the same
 /// selector, else the one whose Endpoints (or selector) reach the same pods,
-/// else the LoadBalancer Service itself.
+/// else the `LoadBalancer` Service itself.
 fn in_cluster_service(lb: &Value, objects: &Objects) -> ServiceRef {
     let ns = namespace_of(lb);
     let selector = labels(lb, &["spec", "selector"]);
@@ -666,6 +671,83 @@ fn endpoint_pods(ns: &str, name: &str, objects: &Objects) -> BTreeSet<String> {
         .collect()
 }
 
+/// The endpoint a `LoadBalancer` Service gives, filed under its cluster.
+fn lb_endpoint(
+    lb: &Value,
+    objects: &Objects,
+    clusters: &mut BTreeMap<(String, String), OperatorCluster>,
+    endpoints: &mut BTreeMap<(String, String), Vec<ImportedEndpoint>>,
+    notes: &mut Vec<String>,
+) {
+    let origin = format!("Service {}/{}", namespace_of(lb), name_of(lb));
+    let annotations = labels(lb, &["metadata", "annotations"]);
+    let Some(host) = annotations
+        .get("external-dns.alpha.kubernetes.io/hostname")
+        .and_then(|h| h.split(',').map(str::trim).find(|h| !h.is_empty()))
+        .map(|h| h.trim_end_matches('.').to_string())
+    else {
+        notes.push(format!(
+            "{origin}: no external-dns.alpha.kubernetes.io/hostname annotation; left out"
+        ));
+        return;
+    };
+    let Some((cluster, role)) = cluster_and_role(lb, &host) else {
+        notes.push(format!(
+            "{origin}: cannot tell its cluster and role (no cluster-name/cnpg.io/cluster label, \
+             not named {{cluster}}-external-{{role}}, host not {{cluster}}-{{role}}.…); left out"
+        ));
+        return;
+    };
+    let Some(port) = service_port(lb) else {
+        notes.push(format!(
+            "{origin}: no port named postgresql/postgres/pgbouncer and not exactly one; left out"
+        ));
+        return;
+    };
+    let key = (namespace_of(lb).to_string(), cluster.clone());
+    let op = clusters.entry(key.clone()).or_insert_with(|| {
+        notes.push(format!(
+            "{origin}: no operator object for cluster {cluster}; the cluster has no users"
+        ));
+        OperatorCluster {
+            namespace: key.0.clone(),
+            name: cluster.clone(),
+            operator: Operator::Unknown,
+            origin: origin.clone(),
+            database: None,
+            owner: None,
+            superuser: None,
+            users: Vec::new(),
+            pooler: None,
+            pooler_services: Vec::new(),
+        }
+    });
+    let service = in_cluster_service(lb, objects);
+    let selector = labels(lb, &["spec", "selector"]);
+    let pooled = role != Role::Admin
+        && op.pooler.is_some()
+        && (op.is_pooler_service(&service.name)
+            || selector.contains_key("connection-pooler")
+            || selector.contains_key("cnpg.io/poolerName"));
+    let list = endpoints.entry(key).or_default();
+    if list.iter().any(|e| e.role == role) {
+        notes.push(format!(
+            "{origin}: a second {role} endpoint of {cluster}; left out"
+        ));
+        return;
+    }
+    list.push(ImportedEndpoint {
+        role,
+        host,
+        port,
+        ip: service_ip(lb),
+        allowed_source_ranges: source_ranges(lb, notes),
+        pooled,
+        service: Some(service),
+        origin,
+    });
+}
+
 /// Builds the clusters from what was read.
 pub fn build(objects: &Objects, domain: Option<String>, internal: bool) -> Imported {
     let mut notes = Vec::new();
@@ -686,71 +768,7 @@ pub fn build(objects: &Objects, domain: Option<String>, internal: bool) -> Impor
         .collect();
     lbs.sort_by_key(|s| (namespace_of(s).to_string(), name_of(s).to_string()));
     for lb in lbs {
-        let origin = format!("Service {}/{}", namespace_of(lb), name_of(lb));
-        let annotations = labels(lb, &["metadata", "annotations"]);
-        let Some(host) = annotations
-            .get("external-dns.alpha.kubernetes.io/hostname")
-            .and_then(|h| h.split(',').map(str::trim).find(|h| !h.is_empty()))
-            .map(|h| h.trim_end_matches('.').to_string())
-        else {
-            notes.push(format!(
-                "{origin}: no external-dns.alpha.kubernetes.io/hostname annotation; left out"
-            ));
-            continue;
-        };
-        let Some((cluster, role)) = cluster_and_role(lb, &host) else {
-            notes.push(format!(
-                "{origin}: cannot tell its cluster and role (no cluster-name/cnpg.io/cluster label, \
-                 not named {{cluster}}-external-{{role}}, host not {{cluster}}-{{role}}.…); left out"
-            ));
-            continue;
-        };
-        let Some(port) = service_port(lb) else {
-            notes.push(format!("{origin}: no port named postgresql/postgres/pgbouncer and not exactly one; left out"));
-            continue;
-        };
-        let key = (namespace_of(lb).to_string(), cluster.clone());
-        let op = clusters.entry(key.clone()).or_insert_with(|| {
-            notes.push(format!(
-                "{origin}: no operator object for cluster {cluster}; the cluster has no users"
-            ));
-            OperatorCluster {
-                namespace: key.0.clone(),
-                name: cluster.clone(),
-                operator: Operator::Unknown,
-                origin: origin.clone(),
-                database: None,
-                owner: None,
-                superuser: None,
-                users: Vec::new(),
-                pooler: None,
-                pooler_services: Vec::new(),
-            }
-        });
-        let service = in_cluster_service(lb, objects);
-        let selector = labels(lb, &["spec", "selector"]);
-        let pooled = role != Role::Admin
-            && op.pooler.is_some()
-            && (op.is_pooler_service(&service.name)
-                || selector.contains_key("connection-pooler")
-                || selector.contains_key("cnpg.io/poolerName"));
-        let list = endpoints.entry(key).or_default();
-        if list.iter().any(|e| e.role == role) {
-            notes.push(format!(
-                "{origin}: a second {role} endpoint of {cluster}; left out"
-            ));
-            continue;
-        }
-        list.push(ImportedEndpoint {
-            role,
-            host,
-            port,
-            ip: service_ip(lb),
-            allowed_source_ranges: source_ranges(lb, &mut notes),
-            pooled,
-            service: Some(service),
-            origin,
-        });
+        lb_endpoint(lb, objects, &mut clusters, &mut endpoints, &mut notes);
     }
     let mut out: BTreeMap<String, ImportedCluster> = BTreeMap::new();
     for (key, op) in clusters {
@@ -816,9 +834,8 @@ fn internal_endpoints(op: &OperatorCluster, objects: &Objects) -> Vec<ImportedEn
             .then(|| op.pooler_services.iter().find(|(r, _)| *r == role))
             .flatten()
             .map(|(_, s)| s.clone());
-        let candidates = pooler.iter().cloned().chain(op.direct_service(role));
-        let Some((service, name)) = candidates.filter_map(|n| find(&n).map(|s| (s, n))).next()
-        else {
+        let mut candidates = pooler.iter().cloned().chain(op.direct_service(role));
+        let Some((service, name)) = candidates.find_map(|n| find(&n).map(|s| (s, n))) else {
             continue;
         };
         let Some(port) = service_port(service) else {
@@ -848,7 +865,7 @@ pub fn import(options: &Options) -> Result<Imported, ImportError> {
     notes.append(&mut imported.notes);
     imported.notes = notes;
     imported.source = source;
-    imported.context = options.context.clone();
+    imported.context.clone_from(&options.context);
     if imported.clusters.is_empty() {
         return Err(ImportError::NothingFound(format!(
             "no PostgreSQL cluster with endpoints in {}",
