@@ -10,6 +10,9 @@ pub mod kubernetes;
 pub mod model;
 pub mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 
 pub use diff::{Drift, diff};
