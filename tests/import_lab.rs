@@ -79,14 +79,21 @@ fn import(lab: &Lab, dir: &Path) -> (PathBuf, String) {
         ],
     );
     ok(&out);
-    let text = std::fs::read_to_string(&path).expect("import wrote the file");
-    let with_ca = text.replacen(
+    let text = with_lab_ca(
+        lab,
+        &std::fs::read_to_string(&path).expect("import wrote the file"),
+    );
+    std::fs::write(&path, &text).unwrap();
+    (path, text)
+}
+
+/// The catalog text with the lab's CA as `sslrootcert`.
+fn with_lab_ca(lab: &Lab, text: &str) -> String {
+    text.replacen(
         "version: 1\n",
         &format!("version: 1\nsslrootcert: \"{}\"\n", lab.ca_cert().display()),
         1,
-    );
-    std::fs::write(&path, &with_ca).unwrap();
-    (path, with_ca)
+    )
 }
 
 fn kubectl(lab: &Lab, args: &[&str]) -> Output {
@@ -465,15 +472,7 @@ fn helm_values_merged_as_helm_give_the_same_endpoints_as_the_cluster() {
         cli::stderr(&out)
     );
     // and the helm catalog logs in like the imported one
-    std::fs::write(
-        dir.path().join("pgconn.yaml"),
-        text.replacen(
-            "version: 1\n",
-            &format!("version: 1\nsslrootcert: \"{}\"\n", lab.ca_cert().display()),
-            1,
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("pgconn.yaml"), with_lab_ca(&lab, &text)).unwrap();
     let _lock = lab.lock();
     let url = ok(&pgconn(&lab, dir.path(), &["url", "temporal-db", "--read"]));
     let r = lab.psql(&["-At", "-c", "select current_user", url.trim()], &[]);

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
+    cloudnativepg_users, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 
@@ -268,26 +269,11 @@ fn users(c: &Value, name: &str, origin: &str) -> Users {
             .or_else(|| text(c, "owner"))
             .unwrap_or(&db)
             .to_string();
-        let mut users = vec![ImportedUser {
-            name: own.clone(),
-            roles: Vec::new(),
-            secret: Some(format!("{name}-app")),
-            username_key: Some("username".into()),
-            origin: format!("{origin} (CloudNativePG Secret convention)"),
-        }];
         let superuser = c
             .get("enableSuperuserAccess")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if superuser {
-            users.push(ImportedUser {
-                name: "postgres".into(),
-                roles: Vec::new(),
-                secret: Some(format!("{name}-superuser")),
-                username_key: Some("username".into()),
-                origin: format!("{origin} enableSuperuserAccess (CloudNativePG Secret convention)"),
-            });
-        }
+        let users = cloudnativepg_users(name, &own, superuser, origin);
         return (
             Some(db),
             users,
@@ -295,29 +281,7 @@ fn users(c: &Value, name: &str, origin: &str) -> Users {
             superuser.then(|| "postgres".into()),
         );
     }
-    let mut superuser = None;
-    let mut users = Vec::new();
-    if let Some(map) = c.get("users").and_then(Value::as_object) {
-        for (user, flags) in map {
-            if superuser.is_none()
-                && flags
-                    .as_array()
-                    .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("superuser")))
-            {
-                superuser = Some(user.clone());
-            }
-            users.push(ImportedUser {
-                name: user.clone(),
-                roles: Vec::new(),
-                secret: Some(format!(
-                    "{}.{name}.credentials.postgresql.acid.zalan.do",
-                    user.replace('_', "-")
-                )),
-                username_key: Some("username".into()),
-                origin: format!("{origin} users.{user} (Zalando Secret convention)"),
-            });
-        }
-    }
+    let (users, superuser) = zalando_users(name, c.get("users"), &format!("{origin} users"));
     if database.is_none() {
         database = text(c, "database").map(str::to_string);
         owner = owner.or_else(|| text(c, "owner").map(str::to_string));

@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
+    cloudnativepg_users, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 use crate::credentials::runtime::block_on;
@@ -378,28 +379,8 @@ fn zalando(object: &Value) -> OperatorCluster {
     let (ns, name) = (namespace_of(object), name_of(object));
     let origin = format!("postgresql {ns}/{name}");
     let spec = object.get("spec").cloned().unwrap_or(Value::Null);
-    let mut users = Vec::new();
-    let mut superuser = None;
-    if let Some(map) = spec.get("users").and_then(Value::as_object) {
-        for (user, flags) in map {
-            let is_super = flags
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("superuser")));
-            if is_super && superuser.is_none() {
-                superuser = Some(user.clone());
-            }
-            users.push(ImportedUser {
-                name: user.clone(),
-                roles: Vec::new(),
-                secret: Some(format!(
-                    "{}.{name}.credentials.postgresql.acid.zalan.do",
-                    user.replace('_', "-")
-                )),
-                username_key: Some("username".into()),
-                origin: format!("{origin} spec.users.{user} (Zalando Secret convention)"),
-            });
-        }
-    }
+    let (users, superuser) =
+        zalando_users(name, spec.get("users"), &format!("{origin} spec.users"));
     let (database, owner) = spec
         .get("databases")
         .and_then(Value::as_object)
@@ -446,27 +427,10 @@ fn cloudnativepg(object: &Value, poolers: &[Value]) -> OperatorCluster {
         .and_then(|i| text(i, &["owner"]))
         .unwrap_or(&database)
         .to_string();
-    let mut users = vec![ImportedUser {
-        name: owner.clone(),
-        roles: Vec::new(),
-        secret: Some(format!("{name}-app")),
-        username_key: Some("username".into()),
-        origin: format!("{origin} spec.bootstrap.initdb (CloudNativePG Secret convention)"),
-    }];
     let superuser_access = at(object, &["spec", "enableSuperuserAccess"])
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if superuser_access {
-        users.push(ImportedUser {
-            name: "postgres".into(),
-            roles: Vec::new(),
-            secret: Some(format!("{name}-superuser")),
-            username_key: Some("username".into()),
-            origin: format!(
-                "{origin} spec.enableSuperuserAccess (CloudNativePG Secret convention)"
-            ),
-        });
-    }
+    let users = cloudnativepg_users(name, &owner, superuser_access, &format!("{origin} spec"));
     let mine: Vec<&Value> = poolers
         .iter()
         .filter(|p| namespace_of(p) == ns && text(p, &["spec", "cluster", "name"]) == Some(name))

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use serde_json::Value;
 
 use crate::catalog::{PoolMode, Role, ServiceRef};
 
@@ -119,4 +120,62 @@ pub fn assign_roles(
             u.roles.push(Role::Admin);
         }
     }
+}
+
+/// Users of a Zalando cluster from its `users` map (`{name: [flags]}`), each
+/// with the operator's Secret `{user}.{cluster}.credentials.postgresql.acid.zalan.do`
+/// (`_` becomes `-`); and the first user flagged `superuser`.
+pub fn zalando_users(
+    cluster: &str,
+    users: Option<&Value>,
+    origin: &str,
+) -> (Vec<ImportedUser>, Option<String>) {
+    let mut out = Vec::new();
+    let mut superuser = None;
+    for (user, flags) in users.and_then(Value::as_object).into_iter().flatten() {
+        let is_super = flags
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("superuser")));
+        if is_super && superuser.is_none() {
+            superuser = Some(user.clone());
+        }
+        out.push(ImportedUser {
+            name: user.clone(),
+            roles: Vec::new(),
+            secret: Some(format!(
+                "{}.{cluster}.credentials.postgresql.acid.zalan.do",
+                user.replace('_', "-")
+            )),
+            username_key: Some("username".into()),
+            origin: format!("{origin}.{user} (Zalando Secret convention)"),
+        });
+    }
+    (out, superuser)
+}
+
+/// Users of a CloudNativePG cluster: the owner with `{cluster}-app`, and
+/// `postgres` with `{cluster}-superuser` when superuser access is enabled.
+pub fn cloudnativepg_users(
+    cluster: &str,
+    owner: &str,
+    superuser_access: bool,
+    origin: &str,
+) -> Vec<ImportedUser> {
+    let mut users = vec![ImportedUser {
+        name: owner.to_string(),
+        roles: Vec::new(),
+        secret: Some(format!("{cluster}-app")),
+        username_key: Some("username".into()),
+        origin: format!("{origin} (CloudNativePG Secret convention)"),
+    }];
+    if superuser_access {
+        users.push(ImportedUser {
+            name: "postgres".into(),
+            roles: Vec::new(),
+            secret: Some(format!("{cluster}-superuser")),
+            username_key: Some("username".into()),
+            origin: format!("{origin} enableSuperuserAccess (CloudNativePG Secret convention)"),
+        });
+    }
+    users
 }
