@@ -16,6 +16,7 @@ TLS with a leaf from the lab CA (SANs: kube.DOMAIN, 127.0.0.1).
 
   kubeapi.py setup DIR/kube SECRETS_DIR CA_CERT CA_KEY LISTEN EXEC_PLUGIN   state, cert, kubeconfigs
   kubeapi.py serve DIR/kube LISTEN                                          serve until killed
+  kubeapi.py generate DIR/kube DST COUNT LISTEN                             COUNT generated clusters (bench)
 
 Runs with Debian's python3 and python3-cryptography (no pip).
 """
@@ -596,9 +597,30 @@ def serve(kdir, listen):
     httpd.serve_forever()
 
 
+def generate(src, dst, count, listen):
+    """A second API server's directory for benchmarks: SRC's certificate and tokens, COUNT
+    generated clusters (kubeapi_seed.generated), a kubeconfig pointing at LISTEN."""
+    os.makedirs(dst, exist_ok=True)
+    for name in ("server.crt", "server.key"):
+        with open(os.path.join(src, name)) as f:
+            write_private(os.path.join(dst, name), f.read())
+    with open(os.path.join(src, "state.json")) as f:
+        tokens = json.load(f)["tokens"]
+    objects = kubeapi_seed.generated(int(count), DOMAIN)
+    write_private(os.path.join(dst, "state.json"), json.dumps({"tokens": tokens, "objects": objects}))
+    with open(os.path.join(src, "config")) as f:
+        config = json.load(f)
+    for c in config["clusters"]:
+        c["cluster"]["server"] = "https://" + listen
+    write_private(os.path.join(dst, "config"), json.dumps(config, indent=1) + "\n")
+    return 0
+
+
 def main(argv):
     if len(argv) >= 8 and argv[1] == "setup":
         return setup(*argv[2:8])
+    if len(argv) == 6 and argv[1] == "generate":
+        return generate(*argv[2:6])
     if len(argv) == 4 and argv[1] == "serve":
         return serve(argv[2], argv[3])
     sys.stderr.write(__doc__)

@@ -270,3 +270,50 @@ def lab_objects(secrets_dir, domain, ca_pem):
     objs += zalando(secrets_dir, domain)
     objs += cloudnativepg(domain)
     return objs
+
+
+def generated(n, domain):
+    """`n` clusters in namespace `bench` (alternately Zalando and CloudNativePG), each with
+    the chart's three LoadBalancer Services on its own port of the shared IPs, in-cluster
+    Services, Pods and Endpoints: the benchmark's stand-in for a large platform."""
+    ns = "bench"
+    objs = [namespace(ns)]
+    for i in range(n):
+        c = "db-%04d" % i
+        p = 6000 + i
+        if i % 2 == 0:
+            spilo = {"application": "spilo", "cluster-name": c}
+            master = dict(spilo, **{"spilo-role": "master"})
+            pooler = {"application": "db-connection-pooler", "connection-pooler": c + "-pooler"}
+            objs.append(obj("acid.zalan.do/v1", "postgresql", ns, c, spec={
+                "teamId": "bench", "users": {"app": [], "admin": ["superuser"]}, "databases": {"app": "app"},
+                "enableConnectionPooler": True, "connectionPooler": {"mode": "transaction"}}))
+            pods = [pod(ns, c + "-0", master, "10.1.%d.%d" % (i // 250, i % 250 + 1), 5432),
+                    pod(ns, c + "-pooler-0", pooler, "10.2.%d.%d" % (i // 250, i % 250 + 1), 5432)]
+            inside = [service(ns, c, [port("postgresql", 5432, 5432)], None, spilo),
+                      service(ns, c + "-pooler", [port("postgresql", 5432, 5432)], pooler, spilo)]
+            manual = {c: pods[:1]}
+            write_sel, admin_sel = pooler, master
+        else:
+            inst = {"cnpg.io/cluster": c}
+            primary = dict(inst, **{"cnpg.io/instanceRole": "primary"})
+            pooler = {"cnpg.io/poolerName": c + "-pooler-rw"}
+            objs.append(obj("postgresql.cnpg.io/v1", "Cluster", ns, c, spec={
+                "instances": 1, "bootstrap": {"initdb": {"database": "app", "owner": "app"}}}))
+            objs.append(obj("postgresql.cnpg.io/v1", "Pooler", ns, c + "-pooler-rw", spec={
+                "cluster": {"name": c}, "type": "rw", "pgbouncer": {"poolMode": "transaction"}}))
+            pods = [pod(ns, c + "-1", primary, "10.1.%d.%d" % (i // 250, i % 250 + 1), 5432),
+                    pod(ns, c + "-pooler-rw-0", pooler, "10.2.%d.%d" % (i // 250, i % 250 + 1), 5432)]
+            inside = [service(ns, c + "-rw", [port("postgres", 5432, 5432)], primary, inst),
+                      service(ns, c + "-pooler-rw", [port("pgbouncer", 5432, 5432)], pooler, inst)]
+            manual = None
+            write_sel, admin_sel = pooler, primary
+        lb_port = port("postgresql", p, 5432)
+        outside = [
+            external(ns, c, "write", "%s-write.%s" % (c, domain), "192.0.2.1", lb_port, write_sel, ranges=["0.0.0.0/0"]),
+            external(ns, c, "read", "%s-read.%s" % (c, domain), "192.0.2.2", lb_port, write_sel),
+            external(ns, c, "admin", "%s-admin.%s" % (c, domain), "192.0.2.3", lb_port, admin_sel,
+                     ranges=["198.51.100.0/24"]),
+        ]
+        objs += pods + inside + outside + with_endpoints(inside, pods, manual)
+    return objs

@@ -96,6 +96,13 @@ fn with_lab_ca(lab: &Lab, text: &str) -> String {
     )
 }
 
+/// `pgconn --context CONTEXT catalog VERB kubernetes SCOPE…`.
+fn in_context(lab: &Lab, dir: &Path, context: &str, verb: &str, scope: &[&str]) -> Output {
+    let mut args = vec!["--context", context, "catalog", verb, "kubernetes"];
+    args.extend_from_slice(scope);
+    pgconn(lab, dir, &args)
+}
+
 fn kubectl(lab: &Lab, args: &[&str]) -> Output {
     let program = lab
         .var("PGCONN_LAB_KUBECTL")
@@ -347,18 +354,7 @@ fn diff_is_clean_against_the_import_and_reports_a_changed_allowlist() {
 fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
     let Some(lab) = lab() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let out = pgconn(
-        &lab,
-        dir.path(),
-        &[
-            "--context",
-            "lab-limited",
-            "catalog",
-            "import",
-            "kubernetes",
-            "-A",
-        ],
-    );
+    let out = in_context(&lab, dir.path(), "lab-limited", "import", &["-A"]);
     assert_eq!(out.status.code(), Some(1), "{}", cli::stderr(&out));
     let err = cli::stderr(&out);
     assert!(
@@ -367,32 +363,10 @@ fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
     );
     assert!(cli::stdout(&out).is_empty());
     let (_, _) = import(&lab, dir.path());
-    let diff = pgconn(
-        &lab,
-        dir.path(),
-        &[
-            "--context",
-            "lab-limited",
-            "catalog",
-            "diff",
-            "kubernetes",
-            "-A",
-        ],
-    );
+    let diff = in_context(&lab, dir.path(), "lab-limited", "diff", &["-A"]);
     assert_eq!(diff.status.code(), Some(1), "{}", cli::stderr(&diff));
     // a context that may not list Poolers: reported, skipped, the rest imported
-    let partial = pgconn(
-        &lab,
-        dir.path(),
-        &[
-            "--context",
-            "lab-partial",
-            "catalog",
-            "import",
-            "kubernetes",
-            "-A",
-        ],
-    );
+    let partial = in_context(&lab, dir.path(), "lab-partial", "import", &["-A"]);
     let yaml = ok(&partial);
     assert!(
         cli::stderr(&partial).contains("poolers.postgresql.cnpg.io"),
@@ -404,18 +378,12 @@ fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
         "{yaml}"
     );
     // the limited context reads its own namespace
-    let own = pgconn(
+    let own = in_context(
         &lab,
         dir.path(),
-        &[
-            "--context",
-            "lab-limited",
-            "catalog",
-            "import",
-            "kubernetes",
-            "-n",
-            "platform",
-        ],
+        "lab-limited",
+        "import",
+        &["-n", "platform"],
     );
     let yaml = ok(&own);
     assert!(

@@ -321,11 +321,6 @@ fn labels(v: &Value, path: &[&str]) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
-    let pod_labels = labels(pod, &["metadata", "labels"]);
-    !selector.is_empty() && selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v))
-}
-
 fn parse_mode(text: &str) -> Option<PoolMode> {
     match text {
         "transaction" => Some(PoolMode::Transaction),
@@ -553,92 +548,113 @@ fn source_ranges(service: &Value, notes: &mut Vec<String>) -> Option<Vec<IpNet>>
     Some(nets)
 }
 
-/// The in-cluster Service behind a `LoadBalancer` one: the one with the same
-/// selector, else the one whose Endpoints (or selector) reach the same pods,
-/// else the `LoadBalancer` Service itself.
-fn in_cluster_service(lb: &Value, objects: &Objects) -> ServiceRef {
-    let ns = namespace_of(lb);
-    let selector = labels(lb, &["spec", "selector"]);
-    let candidates: Vec<&Value> = objects
-        .services
-        .iter()
-        .filter(|s| {
-            namespace_of(s) == ns
-                && name_of(s) != name_of(lb)
-                && text(s, &["spec", "type"]) != Some("LoadBalancer")
-        })
-        .collect();
-    let own = ServiceRef {
-        namespace: ns.into(),
-        name: name_of(lb).into(),
-    };
-    if selector.is_empty() {
-        return own;
-    }
-    if let Some(same) = candidates
-        .iter()
-        .find(|s| labels(s, &["spec", "selector"]) == selector)
-    {
-        return ServiceRef {
-            namespace: ns.into(),
-            name: name_of(same).into(),
-        };
-    }
-    let pods = |sel: &BTreeMap<String, String>| -> BTreeSet<String> {
-        objects
-            .pods
-            .iter()
-            .filter(|p| namespace_of(p) == ns && selects(sel, p))
-            .map(|p| name_of(p).to_string())
-            .collect()
-    };
-    let wanted = pods(&selector);
-    if wanted.is_empty() {
-        return own;
-    }
-    candidates
-        .iter()
-        .find(|s| {
-            let sel = labels(s, &["spec", "selector"]);
-            let reached = if sel.is_empty() {
-                endpoint_pods(ns, name_of(s), objects)
-            } else {
-                pods(&sel)
-            };
-            reached == wanted
-        })
-        .map_or(own, |s| ServiceRef {
-            namespace: ns.into(),
-            name: name_of(s).into(),
-        })
+/// The in-cluster Services of each namespace with their selectors and the
+/// pods each reaches (through its selector, or its Endpoints when it has
+/// none), computed once: matching every `LoadBalancer` Service against them
+/// stays linear in the number of Services.
+struct Index<'a> {
+    services: BTreeMap<&'a str, Vec<InCluster<'a>>>,
+    pods: BTreeMap<&'a str, Vec<Labelled<'a>>>,
 }
 
-/// The pods an Endpoints object names (Patroni writes the master's).
-fn endpoint_pods(ns: &str, name: &str, objects: &Objects) -> BTreeSet<String> {
-    objects
-        .endpoints
-        .iter()
-        .filter(|e| namespace_of(e) == ns && name_of(e) == name)
-        .flat_map(|e| {
-            e.get("subsets")
+/// A pod's name and labels.
+type Labelled<'a> = (&'a str, BTreeMap<String, String>);
+
+struct InCluster<'a> {
+    name: &'a str,
+    selector: BTreeMap<String, String>,
+    reaches: BTreeSet<&'a str>,
+}
+
+impl<'a> Index<'a> {
+    fn new(objects: &'a Objects) -> Index<'a> {
+        let mut pods: BTreeMap<&str, Vec<Labelled<'_>>> = BTreeMap::new();
+        for p in &objects.pods {
+            pods.entry(namespace_of(p))
+                .or_default()
+                .push((name_of(p), labels(p, &["metadata", "labels"])));
+        }
+        let mut endpoints: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        for e in &objects.endpoints {
+            let reached = endpoints.entry((namespace_of(e), name_of(e))).or_default();
+            for subset in e
+                .get("subsets")
                 .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .flat_map(|s| {
-            s.get("addresses")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|a| text(&a, &["targetRef", "name"]).map(str::to_string))
+                .into_iter()
+                .flatten()
+            {
+                let addresses = subset.get("addresses").and_then(Value::as_array);
+                for a in addresses.into_iter().flatten() {
+                    if let Some(pod) = text(a, &["targetRef", "name"]) {
+                        reached.insert(pod);
+                    }
+                }
+            }
+        }
+        let mut services: BTreeMap<&str, Vec<InCluster<'_>>> = BTreeMap::new();
+        for s in &objects.services {
+            if text(s, &["spec", "type"]) == Some("LoadBalancer") {
+                continue;
+            }
+            let (ns, name) = (namespace_of(s), name_of(s));
+            let selector = labels(s, &["spec", "selector"]);
+            let reaches = if selector.is_empty() {
+                endpoints.get(&(ns, name)).cloned().unwrap_or_default()
+            } else {
+                selected(pods.get(ns), &selector)
+            };
+            services.entry(ns).or_default().push(InCluster {
+                name,
+                selector,
+                reaches,
+            });
+        }
+        Index { services, pods }
+    }
+
+    /// The in-cluster Service behind a `LoadBalancer` one: the one with the
+    /// same selector, else the one that reaches the same pods, else the
+    /// `LoadBalancer` Service itself.
+    fn in_cluster_service(&self, lb: &Value) -> ServiceRef {
+        let ns = namespace_of(lb);
+        let selector = labels(lb, &["spec", "selector"]);
+        let candidates = self.services.get(ns).map_or(&[][..], Vec::as_slice);
+        let found = (!selector.is_empty())
+            .then(|| {
+                candidates
+                    .iter()
+                    .find(|s| s.selector == selector)
+                    .or_else(|| {
+                        let wanted = selected(self.pods.get(ns), &selector);
+                        candidates
+                            .iter()
+                            .find(|s| !wanted.is_empty() && s.reaches == wanted)
+                    })
+            })
+            .flatten();
+        ServiceRef {
+            namespace: ns.into(),
+            name: found.map_or(name_of(lb), |s| s.name).into(),
+        }
+    }
+}
+
+/// The names of the pods a selector selects.
+fn selected<'a>(
+    pods: Option<&Vec<Labelled<'a>>>,
+    selector: &BTreeMap<String, String>,
+) -> BTreeSet<&'a str> {
+    pods.into_iter()
+        .flatten()
+        .filter(|(_, l)| !selector.is_empty() && selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+        .map(|(name, _)| *name)
         .collect()
 }
 
 /// The endpoint a `LoadBalancer` Service gives, filed under its cluster.
 fn lb_endpoint(
     lb: &Value,
-    objects: &Objects,
+    index: &Index<'_>,
     clusters: &mut BTreeMap<(String, String), OperatorCluster>,
     endpoints: &mut BTreeMap<(String, String), Vec<ImportedEndpoint>>,
     notes: &mut Vec<String>,
@@ -686,7 +702,7 @@ fn lb_endpoint(
             pooler_services: Vec::new(),
         }
     });
-    let service = in_cluster_service(lb, objects);
+    let service = index.in_cluster_service(lb);
     let selector = labels(lb, &["spec", "selector"]);
     let pooled = role != Role::Admin
         && op.pooler.is_some()
@@ -731,8 +747,9 @@ pub fn build(objects: &Objects, domain: Option<String>, internal: bool) -> Impor
         .filter(|s| text(s, &["spec", "type"]) == Some("LoadBalancer"))
         .collect();
     lbs.sort_by_key(|s| (namespace_of(s).to_string(), name_of(s).to_string()));
+    let index = Index::new(objects);
     for lb in lbs {
-        lb_endpoint(lb, objects, &mut clusters, &mut endpoints, &mut notes);
+        lb_endpoint(lb, &index, &mut clusters, &mut endpoints, &mut notes);
     }
     let mut out: BTreeMap<String, ImportedCluster> = BTreeMap::new();
     for (key, op) in clusters {
