@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
-    cloudnativepg_users, zalando_users,
+    cloudnativepg_users, valid_host, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 
@@ -70,6 +70,7 @@ fn port(v: &Value) -> Option<u16> {
     p.as_u64()
         .or_else(|| p.as_str()?.parse().ok())
         .and_then(|n| u16::try_from(n).ok())
+        .filter(|n| *n > 0)
 }
 
 fn enabled(v: &Value) -> bool {
@@ -188,6 +189,12 @@ fn cluster(
             ));
             continue;
         };
+        if !valid_host(host) {
+            notes.push(format!(
+                "{eorigin}: `{host}` is not a host name clients can use; left out"
+            ));
+            continue;
+        }
         endpoints.push(ImportedEndpoint {
             role,
             host: host.to_string(),

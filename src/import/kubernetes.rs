@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
-    cloudnativepg_users, zalando_users,
+    cloudnativepg_users, valid_host, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 use crate::credentials::runtime::block_on;
@@ -507,7 +507,9 @@ fn service_port(service: &Value) -> Option<u16> {
     } else {
         None
     })?;
-    u16::try_from(port.get("port")?.as_u64()?).ok()
+    u16::try_from(port.get("port")?.as_u64()?)
+        .ok()
+        .filter(|p| *p > 0)
 }
 
 fn service_ip(service: &Value) -> Option<IpAddr> {
@@ -678,6 +680,12 @@ fn lb_endpoint(
         ));
         return;
     };
+    if !valid_host(&host) {
+        notes.push(format!(
+            "{origin}: `{host}` (external-dns hostname) is not a host name clients can use; left out"
+        ));
+        return;
+    }
     let Some(port) = service_port(lb) else {
         notes.push(format!(
             "{origin}: no port named postgresql/postgres/pgbouncer and not exactly one; left out"

@@ -179,3 +179,15 @@ pub fn cloudnativepg_users(
     }
     users
 }
+
+/// A DNS name the catalog accepts (labels of letters, digits, `-`, `_`).
+pub fn valid_host(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
