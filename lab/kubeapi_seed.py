@@ -224,6 +224,10 @@ def cloudnativepg(domain):
         "bootstrap": {"initdb": {"database": "platform", "owner": "platform"}},
         "enableSuperuserAccess": True,
         "storage": {"size": "10Gi"},
+        # a managed role logging in with a Secret of its own (basic-auth keys username, password)
+        "managed": {"roles": [{"name": "platform_ro", "ensure": "present", "login": True,
+                               "inRoles": ["pg_read_all_data"],
+                               "passwordSecret": {"name": "platform-db-platform-ro"}}]},
     }, status={"phase": "Cluster in healthy state", "instances": 1, "readyInstances": 1})
     poolers = [
         obj("postgresql.cnpg.io/v1", "Pooler", ns, "%s-pooler-%s" % (c, t), spec={
@@ -256,6 +260,9 @@ def lab_secrets(secrets_dir):
     # the lab's superuser is platform_admin (CloudNativePG's would be postgres): the Secret says which
     out.append(secret("platform", "platform-db-superuser",
                       {"username": "platform_admin", "password": pw("platform-db", "platform_admin")},
+                      "kubernetes.io/basic-auth", cn))
+    out.append(secret("platform", "platform-db-platform-ro",
+                      {"username": "platform_ro", "password": pw("platform-db", "platform_ro")},
                       "kubernetes.io/basic-auth", cn))
     for user in ("platform_ro", "platform_admin"):
         name = ZALANDO.format(user.replace("_", "-"), "platform-db")

@@ -278,29 +278,46 @@ fn imported_catalog_logs_in_on_every_role_with_the_secrets_it_names() {
             "platform/platform-db-superuser",
         ),
     ] {
-        let creds = ok(&pgconn(
-            &lab,
-            dir.path(),
-            &["creds", cluster, "--role", role],
-        ));
-        assert!(creds.contains(secret), "{cluster} {role}: {creds}");
-        let url = ok(&pgconn(&lab, dir.path(), &["url", cluster, "--role", role]));
-        let r = lab.psql(
-            &[
-                "-At",
-                "-c",
-                "select current_user, pg_is_in_recovery()",
-                url.trim(),
-            ],
-            &[],
-        );
-        let want_recovery = if role == "read" { "t" } else { "f" };
-        assert_eq!(
-            r.expect_ok(),
-            format!("{user}|{want_recovery}"),
-            "{cluster} {role}"
-        );
+        check_login(&lab, dir.path(), cluster, role, None, user, secret);
     }
+    // a CloudNativePG managed role logs in with its passwordSecret
+    check_login(
+        &lab,
+        dir.path(),
+        "platform-db",
+        "write",
+        Some("platform_ro"),
+        "platform_ro",
+        "platform/platform-db-platform-ro",
+    );
+}
+
+/// `creds` names `secret`, and the URL `url` prints logs in as `user` on a
+/// replica for read, on the primary otherwise.
+fn check_login(
+    lab: &Lab,
+    dir: &Path,
+    cluster: &str,
+    role: &str,
+    as_user: Option<&str>,
+    user: &str,
+    secret: &str,
+) {
+    let mut args = vec![cluster, "--role", role];
+    if let Some(u) = as_user {
+        args.extend(["--user", u]);
+    }
+    let creds = ok(&pgconn(lab, dir, &[&["creds"], &args[..]].concat()));
+    assert!(creds.contains(secret), "{cluster} {role}: {creds}");
+    let url = ok(&pgconn(lab, dir, &[&["url"], &args[..]].concat()));
+    let sql = "select current_user, pg_is_in_recovery()";
+    let r = lab.psql(&["-At", "-c", sql, url.trim()], &[]);
+    let want_recovery = if role == "read" { "t" } else { "f" };
+    assert_eq!(
+        r.expect_ok(),
+        format!("{user}|{want_recovery}"),
+        "{cluster} {role}"
+    );
 }
 
 #[test]

@@ -280,13 +280,14 @@ fn users(c: &Value, name: &str, origin: &str) -> Users {
             .get("enableSuperuserAccess")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let users = cloudnativepg_users(name, &own, superuser, origin);
-        return (
-            Some(db),
-            users,
-            Some(own),
-            superuser.then(|| "postgres".into()),
+        let (users, superuser) = cloudnativepg_users(
+            name,
+            &own,
+            superuser,
+            c.get("managed").and_then(|m| m.get("roles")),
+            origin,
         );
+        return (Some(db), users, Some(own), superuser);
     }
     let (users, superuser) = zalando_users(name, c.get("users"), &format!("{origin} users"));
     if database.is_none() {

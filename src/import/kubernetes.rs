@@ -425,7 +425,13 @@ fn cloudnativepg(object: &Value, poolers: &[Value]) -> OperatorCluster {
     let superuser_access = at(object, &["spec", "enableSuperuserAccess"])
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let users = cloudnativepg_users(name, &owner, superuser_access, &format!("{origin} spec"));
+    let (users, superuser) = cloudnativepg_users(
+        name,
+        &owner,
+        superuser_access,
+        at(object, &["spec", "managed", "roles"]),
+        &format!("{origin} spec"),
+    );
     let mine: Vec<&Value> = poolers
         .iter()
         .filter(|p| namespace_of(p) == ns && text(p, &["spec", "cluster", "name"]) == Some(name))
@@ -455,7 +461,7 @@ fn cloudnativepg(object: &Value, poolers: &[Value]) -> OperatorCluster {
         origin,
         database: Some(database),
         owner: Some(owner),
-        superuser: superuser_access.then(|| "postgres".to_string()),
+        superuser,
         users,
         pooler,
         pooler_services,

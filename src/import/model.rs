@@ -153,14 +153,17 @@ pub fn zalando_users(
     (out, superuser)
 }
 
-/// Users of a CloudNativePG cluster: the owner with `{cluster}-app`, and
-/// `postgres` with `{cluster}-superuser` when superuser access is enabled.
+/// Users of a CloudNativePG cluster: the owner with `{cluster}-app`,
+/// `postgres` with `{cluster}-superuser` when superuser access is enabled,
+/// and the managed roles (`managed.roles`) with a `passwordSecret`; and the
+/// superuser (`postgres`, else the first managed role flagged so).
 pub fn cloudnativepg_users(
     cluster: &str,
     owner: &str,
     superuser_access: bool,
+    managed: Option<&Value>,
     origin: &str,
-) -> Vec<ImportedUser> {
+) -> (Vec<ImportedUser>, Option<String>) {
     let mut users = vec![ImportedUser {
         name: owner.to_string(),
         roles: Vec::new(),
@@ -177,7 +180,16 @@ pub fn cloudnativepg_users(
             origin: format!("{origin} enableSuperuserAccess (CloudNativePG Secret convention)"),
         });
     }
-    users
+    let (managed, managed_superuser) = managed_roles(managed, origin);
+    for m in managed {
+        if users.iter().all(|u| u.name != m.name) {
+            users.push(m);
+        }
+    }
+    let superuser = superuser_access
+        .then(|| "postgres".to_string())
+        .or(managed_superuser);
+    (users, superuser)
 }
 
 /// A DNS name the catalog accepts (labels of letters, digits, `-`, `_`).
@@ -190,4 +202,40 @@ pub fn valid_host(host: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
+}
+
+/// CloudNativePG's managed roles (`spec.managed.roles`) that log in with a
+/// `passwordSecret` (basic-auth: `username`, `password`); and the first one
+/// flagged `superuser`.
+fn managed_roles(roles: Option<&Value>, origin: &str) -> (Vec<ImportedUser>, Option<String>) {
+    let roles = roles.and_then(Value::as_array);
+    let mut users = Vec::new();
+    let mut superuser = None;
+    for (i, role) in roles.into_iter().flatten().enumerate() {
+        let (Some(name), Some(secret)) = (
+            role.get("name").and_then(Value::as_str),
+            role.get("passwordSecret")
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let flag = |k: &str| role.get(k).and_then(Value::as_bool);
+        if role.get("ensure").and_then(Value::as_str) == Some("absent")
+            || flag("login") == Some(false)
+        {
+            continue;
+        }
+        if flag("superuser") == Some(true) && superuser.is_none() {
+            superuser = Some(name.to_string());
+        }
+        users.push(ImportedUser {
+            name: name.to_string(),
+            roles: Vec::new(),
+            secret: Some(secret.to_string()),
+            username_key: Some("username".into()),
+            origin: format!("{origin}.managed.roles[{i}] passwordSecret"),
+        });
+    }
+    (users, superuser)
 }
