@@ -430,7 +430,7 @@ fn cloudnativepg(object: &Value, poolers: &[Value]) -> OperatorCluster {
         &owner,
         superuser_access,
         at(object, &["spec", "managed", "roles"]),
-        &format!("{origin} spec"),
+        &origin,
     );
     let mine: Vec<&Value> = poolers
         .iter()

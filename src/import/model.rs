@@ -79,6 +79,8 @@ pub struct ImportedUser {
     pub name: String,
     /// Endpoint roles it is the default user of.
     pub roles: Vec<Role>,
+    /// Why it has them (set by [`assign_roles`]).
+    pub reason: String,
     /// The Kubernetes Secret with its password, when known.
     pub secret: Option<String>,
     /// The Secret's key holding the user name.
@@ -112,13 +114,21 @@ pub fn assign_roles(
         .or_else(|| owner.clone());
     for u in users.iter_mut() {
         u.roles.clear();
-        if owner.as_deref() == Some(u.name.as_str()) {
+        let is_owner = owner.as_deref() == Some(u.name.as_str());
+        if is_owner {
             u.roles
                 .extend([Role::Write, Role::Read].into_iter().filter(|r| has(*r)));
         }
-        if admin.as_deref() == Some(u.name.as_str()) && has(Role::Admin) {
+        let is_admin = admin.as_deref() == Some(u.name.as_str()) && has(Role::Admin);
+        if is_admin {
             u.roles.push(Role::Admin);
         }
+        u.reason = match (is_owner, is_admin) {
+            (true, true) => "the database owner; admin too, as no superuser is named".into(),
+            (true, false) => "the database owner".into(),
+            (false, true) => "the superuser".into(),
+            (false, false) => String::new(),
+        };
     }
 }
 
@@ -142,6 +152,7 @@ pub fn zalando_users(
         out.push(ImportedUser {
             name: user.clone(),
             roles: Vec::new(),
+            reason: String::new(),
             secret: Some(format!(
                 "{}.{cluster}.credentials.postgresql.acid.zalan.do",
                 user.replace('_', "-")
@@ -167,17 +178,19 @@ pub fn cloudnativepg_users(
     let mut users = vec![ImportedUser {
         name: owner.to_string(),
         roles: Vec::new(),
+        reason: String::new(),
         secret: Some(format!("{cluster}-app")),
         username_key: Some("username".into()),
-        origin: format!("{origin} (CloudNativePG Secret convention)"),
+        origin: format!("{origin}: owner of bootstrap.initdb (CloudNativePG Secret convention)"),
     }];
     if superuser_access {
         users.push(ImportedUser {
             name: "postgres".into(),
             roles: Vec::new(),
+            reason: String::new(),
             secret: Some(format!("{cluster}-superuser")),
             username_key: Some("username".into()),
-            origin: format!("{origin} enableSuperuserAccess (CloudNativePG Secret convention)"),
+            origin: format!("{origin}: enableSuperuserAccess (CloudNativePG Secret convention)"),
         });
     }
     let (managed, managed_superuser) = managed_roles(managed, origin);
@@ -232,9 +245,10 @@ fn managed_roles(roles: Option<&Value>, origin: &str) -> (Vec<ImportedUser>, Opt
         users.push(ImportedUser {
             name: name.to_string(),
             roles: Vec::new(),
+            reason: String::new(),
             secret: Some(secret.to_string()),
             username_key: Some("username".into()),
-            origin: format!("{origin}.managed.roles[{i}] passwordSecret"),
+            origin: format!("{origin}: managed.roles[{i}].passwordSecret"),
         });
     }
     (users, superuser)

@@ -246,7 +246,12 @@ fn write_user(out: &mut String, u: &ImportedUser, namespace: Option<&str>, conte
     let _ = writeln!(out, "      {}:  # {origin}", scalar(&u.name));
     if !u.roles.is_empty() {
         let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-        let _ = writeln!(out, "        roles: [{}]  # {origin}", roles.join(", "));
+        let _ = writeln!(
+            out,
+            "        roles: [{}]  # {}",
+            roles.join(", "),
+            one_line(&u.reason)
+        );
     }
     let Some(secret) = &u.secret else { return };
     let mut fields = vec![format!("secret: {}", scalar(secret))];
