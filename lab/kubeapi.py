@@ -15,8 +15,9 @@ the resources denied to it (403).
 TLS with a leaf from the lab CA (SANs: kube.DOMAIN, 127.0.0.1).
 
   kubeapi.py setup DIR/kube SECRETS_DIR CA_CERT CA_KEY LISTEN EXEC_PLUGIN   state, cert, kubeconfigs
-  kubeapi.py serve DIR/kube LISTEN                                          serve until killed
-  kubeapi.py generate DIR/kube DST COUNT LISTEN                             COUNT generated clusters (bench)
+  kubeapi.py serve DIR/kube LISTEN [GROUP,…]                                serve until killed (without GROUPs)
+  kubeapi.py generate DIR/kube DST COUNT LISTEN                             a second server: COUNT generated
+                                                                            clusters (bench), 0: the lab's
 
 Runs with Debian's python3 and python3-cryptography (no pip).
 """
@@ -579,10 +580,16 @@ VERSION = {
 }
 
 
-def serve(kdir, listen):
+def serve(kdir, listen, without=""):
+    """Serves until killed; `without`: API groups (comma-separated) left out, as on a
+    cluster where that operator is not installed."""
+    global KINDS
+    missing = set(g for g in without.split(",") if g)
+    KINDS = [k for k in KINDS if k.group not in missing]
     with open(os.path.join(kdir, "state.json")) as f:
         state = json.load(f)
-    Handler.store = Store(state["objects"])
+    objects = [o for o in state["objects"] if o["apiVersion"].split("/")[0] not in missing]
+    Handler.store = Store(objects)
     Handler.tokens = state["tokens"]
     Handler.listen = listen
     host, port = listen.rsplit(":", 1)
@@ -598,15 +605,17 @@ def serve(kdir, listen):
 
 
 def generate(src, dst, count, listen):
-    """A second API server's directory for benchmarks: SRC's certificate and tokens, COUNT
-    generated clusters (kubeapi_seed.generated), a kubeconfig pointing at LISTEN."""
+    """A second API server's directory (benchmarks, tests): SRC's certificate and tokens,
+    COUNT generated clusters (kubeapi_seed.generated; 0: SRC's own objects), a kubeconfig
+    pointing at LISTEN."""
     os.makedirs(dst, exist_ok=True)
     for name in ("server.crt", "server.key"):
         with open(os.path.join(src, name)) as f:
             write_private(os.path.join(dst, name), f.read())
     with open(os.path.join(src, "state.json")) as f:
-        tokens = json.load(f)["tokens"]
-    objects = kubeapi_seed.generated(int(count), DOMAIN)
+        state = json.load(f)
+    tokens = state["tokens"]
+    objects = kubeapi_seed.generated(int(count), DOMAIN) if int(count) else state["objects"]
     write_private(os.path.join(dst, "state.json"), json.dumps({"tokens": tokens, "objects": objects}))
     with open(os.path.join(src, "config")) as f:
         config = json.load(f)
@@ -621,8 +630,8 @@ def main(argv):
         return setup(*argv[2:8])
     if len(argv) == 6 and argv[1] == "generate":
         return generate(*argv[2:6])
-    if len(argv) == 4 and argv[1] == "serve":
-        return serve(argv[2], argv[3])
+    if len(argv) in (4, 5) and argv[1] == "serve":
+        return serve(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
 

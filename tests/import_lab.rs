@@ -463,3 +463,80 @@ fn helm_values_merged_as_helm_give_the_same_endpoints_as_the_cluster() {
     let r = lab.psql(&["-At", "-c", "select current_user", url.trim()], &[]);
     assert_eq!(r.expect_ok(), "temporal");
 }
+
+/// A second lab API server over the lab's objects, without some API groups
+/// (a cluster where that operator is not installed); killed when dropped.
+struct SecondServer {
+    child: std::process::Child,
+    kubeconfig: PathBuf,
+}
+
+impl SecondServer {
+    fn start(lab: &Lab, dir: &Path, without: &str) -> SecondServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let api = cli::repo().join("lab/kubeapi.py");
+        let kdir = dir.join("kube");
+        let kube = lab.var("PGCONN_LAB_KUBE_DIR").expect("lab kube dir");
+        let mut generate = Command::new("/usr/bin/python3");
+        generate
+            .arg(&api)
+            .args(["generate", kube, kdir.to_str().unwrap(), "0", &listen]);
+        ok(&bounded(generate));
+        let child = Command::new("/usr/bin/python3")
+            .arg(&api)
+            .args(["serve", kdir.to_str().unwrap(), &listen, without])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start kubeapi.py");
+        let server = SecondServer {
+            child,
+            kubeconfig: kdir.join("config"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "kubeapi.py is not listening on {listen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for SecondServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_operator_that_is_not_installed_is_skipped_without_a_word() {
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = SecondServer::start(&lab, dir.path(), "postgresql.cnpg.io");
+    let mut cmd = cli::pgconn(&["catalog", "import", "kubernetes", "-A"]);
+    cmd.env("HOME", dir.path())
+        .env("KUBECONFIG", &server.kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    let out = bounded(cmd);
+    let yaml = ok(&out);
+    let err = cli::stderr(&out);
+    assert!(!err.contains("cnpg") && !err.contains("404"), "{err}");
+    // the Zalando cluster as before; platform-db only from its Services, without users
+    assert!(yaml.contains("temporal.temporal-db.credentials"), "{yaml}");
+    assert!(
+        yaml.contains("platform-db:") && !yaml.contains("platform-db-app"),
+        "{yaml}"
+    );
+    assert!(
+        err.contains("no operator object for cluster platform-db"),
+        "{err}"
+    );
+}
