@@ -394,6 +394,18 @@ fn forbidden_context_exits_1_naming_the_403_and_a_partial_one_imports() {
         yaml.contains("platform-db:") && yaml.contains("temporal-db:"),
         "{yaml}"
     );
+    // a namespace without databases: nothing to write, exit 1 with the way out
+    let empty = pgconn(
+        &lab,
+        dir.path(),
+        &["catalog", "import", "kubernetes", "-n", "default"],
+    );
+    assert_eq!(empty.status.code(), Some(1), "{}", cli::stderr(&empty));
+    assert!(
+        cli::stderr(&empty).contains("no PostgreSQL cluster"),
+        "{}",
+        cli::stderr(&empty)
+    );
     // the limited context reads its own namespace
     let own = in_context(
         &lab,
@@ -431,6 +443,14 @@ fn helm_values_merged_as_helm_give_the_same_endpoints_as_the_cluster() {
         "{}",
         cli::stderr(&first)
     );
+    // a values file that cannot be read: exit 1, naming it
+    let missing = pgconn(
+        &lab,
+        dir.path(),
+        &["catalog", "import", "helm", "/nonexistent/values.yaml"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(cli::stderr(&missing).contains("/nonexistent/values.yaml"));
     // both files: the second's pgClusters replaces the first's list
     let both = [
         "catalog",
