@@ -212,7 +212,7 @@ def in_session_keyring():
     os.execvp("keyctl", ["keyctl", "session", "pgconn-bench", sys.executable, *sys.argv])
 
 
-IMPORT_KINDS = ["services", "pods", "endpoints", "postgresqls.acid.zalan.do",
+IMPORT_KINDS = ["services", "endpoints", "postgresqls.acid.zalan.do",
                 "clusters.postgresql.cnpg.io", "poolers.postgresql.cnpg.io"]
 
 

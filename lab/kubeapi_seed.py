@@ -189,7 +189,7 @@ def zalando(secrets_dir, domain):
         "enableReplicaConnectionPooler": True,
         "connectionPooler": {"mode": "transaction", "numberOfInstances": 1},
     }, status={"PostgresClusterStatus": "Running"})
-    return [cr] + pods + inside + outside + with_endpoints(inside, pods, {c: pods[:1]})
+    return [cr] + pods + inside + outside + with_endpoints(inside + outside, pods, {c: pods[:1]})
 
 
 def cloudnativepg(domain):
@@ -236,7 +236,7 @@ def cloudnativepg(domain):
         })
         for t in ("rw", "ro")
     ]
-    return [cluster] + poolers + pods + inside + outside + with_endpoints(inside, pods)
+    return [cluster] + poolers + pods + inside + outside + with_endpoints(inside + outside, pods)
 
 
 def lab_secrets(secrets_dir):
@@ -322,5 +322,5 @@ def generated(n, domain):
             external(ns, c, "admin", "%s-admin.%s" % (c, domain), "192.0.2.3", lb_port, admin_sel,
                      ranges=["198.51.100.0/24"]),
         ]
-        objs += pods + inside + outside + with_endpoints(inside, pods, manual)
+        objs += pods + inside + outside + with_endpoints(inside + outside, pods, manual)
     return objs

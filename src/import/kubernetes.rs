@@ -6,8 +6,9 @@
 //! Clusters come from Zalando `postgresql` and CloudNativePG `Cluster`
 //! objects; endpoints from `LoadBalancer` Services (external-dns host name,
 //! MetalLB/status IP, `loadBalancerSourceRanges`); each endpoint's `service`
-//! is the in-cluster Service selecting the same pods (through its Endpoints
-//! when it has no selector, like Zalando's master Service).
+//! is the in-cluster Service with the same selector, else the one whose
+//! Endpoints reach the same pods (Zalando's master Service has no selector:
+//! Patroni writes its Endpoints). Pods are not listed: Endpoints say enough.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -59,8 +60,6 @@ pub struct Options {
 pub struct Objects {
     /// `Service` (v1).
     pub services: Vec<Value>,
-    /// `Pod` (v1).
-    pub pods: Vec<Value>,
     /// `Endpoints` (v1).
     pub endpoints: Vec<Value>,
     /// Zalando `postgresql` (acid.zalan.do/v1).
@@ -79,18 +78,12 @@ struct Kind {
     plural: &'static str,
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 5] = [
     Kind {
         group: "",
         version: "v1",
         name: "Service",
         plural: "services",
-    },
-    Kind {
-        group: "",
-        version: "v1",
-        name: "Pod",
-        plural: "pods",
     },
     Kind {
         group: "",
@@ -215,7 +208,6 @@ async fn read_async(options: &Options) -> Result<(Objects, Vec<String>, String),
         };
         match kind.plural {
             "services" => objects.services = items,
-            "pods" => objects.pods = items,
             "endpoints" => objects.endpoints = items,
             "postgresqls" => objects.zalando = items,
             "clusters" => objects.cnpg_clusters = items,
@@ -556,107 +548,77 @@ fn source_ranges(service: &Value, notes: &mut Vec<String>) -> Option<Vec<IpNet>>
     Some(nets)
 }
 
-/// The in-cluster Services of each namespace with their selectors and the
-/// pods each reaches (through its selector, or its Endpoints when it has
-/// none), computed once: matching every `LoadBalancer` Service against them
-/// stays linear in the number of Services.
+/// The in-cluster Services of each namespace with their selectors, and the
+/// pods every Service reaches (its Endpoints, which the control plane keeps
+/// for a selector and Patroni for Zalando's master), computed once: matching
+/// every `LoadBalancer` Service against them stays linear.
 struct Index<'a> {
     services: BTreeMap<&'a str, Vec<InCluster<'a>>>,
-    pods: BTreeMap<&'a str, Vec<Labelled<'a>>>,
+    reaches: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>>,
 }
-
-/// A pod's name and labels.
-type Labelled<'a> = (&'a str, BTreeMap<String, String>);
 
 struct InCluster<'a> {
     name: &'a str,
     selector: BTreeMap<String, String>,
-    reaches: BTreeSet<&'a str>,
 }
 
 impl<'a> Index<'a> {
     fn new(objects: &'a Objects) -> Index<'a> {
-        let mut pods: BTreeMap<&str, Vec<Labelled<'_>>> = BTreeMap::new();
-        for p in &objects.pods {
-            pods.entry(namespace_of(p))
-                .or_default()
-                .push((name_of(p), labels(p, &["metadata", "labels"])));
-        }
-        let mut endpoints: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        let mut reaches: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
         for e in &objects.endpoints {
-            let reached = endpoints.entry((namespace_of(e), name_of(e))).or_default();
-            for subset in e
-                .get("subsets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let pods = reaches.entry((namespace_of(e), name_of(e))).or_default();
+            let subsets = e.get("subsets").and_then(Value::as_array);
+            for subset in subsets.into_iter().flatten() {
                 let addresses = subset.get("addresses").and_then(Value::as_array);
                 for a in addresses.into_iter().flatten() {
                     if let Some(pod) = text(a, &["targetRef", "name"]) {
-                        reached.insert(pod);
+                        pods.insert(pod);
                     }
                 }
             }
         }
         let mut services: BTreeMap<&str, Vec<InCluster<'_>>> = BTreeMap::new();
         for s in &objects.services {
-            if text(s, &["spec", "type"]) == Some("LoadBalancer") {
-                continue;
+            if text(s, &["spec", "type"]) != Some("LoadBalancer") {
+                services
+                    .entry(namespace_of(s))
+                    .or_default()
+                    .push(InCluster {
+                        name: name_of(s),
+                        selector: labels(s, &["spec", "selector"]),
+                    });
             }
-            let (ns, name) = (namespace_of(s), name_of(s));
-            let selector = labels(s, &["spec", "selector"]);
-            let reaches = if selector.is_empty() {
-                endpoints.get(&(ns, name)).cloned().unwrap_or_default()
-            } else {
-                selected(pods.get(ns), &selector)
-            };
-            services.entry(ns).or_default().push(InCluster {
-                name,
-                selector,
-                reaches,
-            });
         }
-        Index { services, pods }
+        Index { services, reaches }
     }
 
     /// The in-cluster Service behind a `LoadBalancer` one: the one with the
-    /// same selector, else the one that reaches the same pods, else the
-    /// `LoadBalancer` Service itself.
+    /// same selector, else the one whose Endpoints reach the same pods, else
+    /// the `LoadBalancer` Service itself.
     fn in_cluster_service(&self, lb: &Value) -> ServiceRef {
         let ns = namespace_of(lb);
         let selector = labels(lb, &["spec", "selector"]);
         let candidates = self.services.get(ns).map_or(&[][..], Vec::as_slice);
-        let found = (!selector.is_empty())
-            .then(|| {
-                candidates
-                    .iter()
-                    .find(|s| s.selector == selector)
-                    .or_else(|| {
-                        let wanted = selected(self.pods.get(ns), &selector);
-                        candidates
-                            .iter()
-                            .find(|s| !wanted.is_empty() && s.reaches == wanted)
-                    })
-            })
-            .flatten();
+        let same_selector = candidates
+            .iter()
+            .find(|s| !selector.is_empty() && s.selector == selector);
+        let same_pods = || {
+            let wanted = self
+                .reaches
+                .get(&(ns, name_of(lb)))
+                .filter(|w| !w.is_empty())?;
+            candidates
+                .iter()
+                .find(|s| self.reaches.get(&(ns, s.name)) == Some(wanted))
+        };
         ServiceRef {
             namespace: ns.into(),
-            name: found.map_or(name_of(lb), |s| s.name).into(),
+            name: same_selector
+                .or_else(same_pods)
+                .map_or(name_of(lb), |s| s.name)
+                .into(),
         }
     }
-}
-
-/// The names of the pods a selector selects.
-fn selected<'a>(
-    pods: Option<&Vec<Labelled<'a>>>,
-    selector: &BTreeMap<String, String>,
-) -> BTreeSet<&'a str> {
-    pods.into_iter()
-        .flatten()
-        .filter(|(_, l)| !selector.is_empty() && selector.iter().all(|(k, v)| l.get(k) == Some(v)))
-        .map(|(name, _)| *name)
-        .collect()
 }
 
 /// The endpoint a `LoadBalancer` Service gives, filed under its cluster.

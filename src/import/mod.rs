@@ -40,7 +40,7 @@ impl ImportError {
         match self {
             ImportError::Unreadable(_) => Some(
                 "check the kubeconfig context (`--context`) and that it may get and list \
-                 services, pods, endpoints and the operators' objects (`kubectl auth can-i list services`)"
+                 services, endpoints and the operators' objects (`kubectl auth can-i list services`)"
                     .into(),
             ),
             ImportError::NothingFound(_) => Some(

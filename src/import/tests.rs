@@ -70,13 +70,13 @@ fn internal_endpoints_only_when_asked_and_on_in_cluster_names() {
 #[test]
 fn endpoints_from_load_balancers_by_host_pattern_and_open_ranges() {
     let master = json!({"spilo-role": "master", "cluster-name": "db"});
-    let pod = json!({"metadata": {"namespace": "ns1", "name": "db-0", "labels": master}});
-    let endpoints = json!({"metadata": {"namespace": "ns1", "name": "db"},
-        "subsets": [{"addresses": [{"ip": "10.0.0.1", "targetRef": {"kind": "Pod", "name": "db-0"}}]}]});
+    let endpoints = |name: &str| {
+        json!({"metadata": {"namespace": "ns1", "name": name},
+        "subsets": [{"addresses": [{"ip": "10.0.0.1", "targetRef": {"kind": "Pod", "name": "db-0"}}]}]})
+    };
     let objects = Objects {
         zalando: vec![zalando("ns1", "db")],
-        pods: vec![pod],
-        endpoints: vec![endpoints],
+        endpoints: vec![endpoints("db"), endpoints("primary-lb")],
         services: vec![
             service("ns1", "db", &Value::Null, 5432),
             // neither labelled nor named by the chart: the host name says cluster and role
