@@ -23,6 +23,7 @@ pub use model::{
     SourceSpec, SslMode, User,
 };
 pub use node::Pos;
+pub use parse::is_host_name;
 
 /// How serious a [`Diagnostic`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
-    cloudnativepg_users, valid_host, zalando_users,
+    cloudnativepg_users, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 
@@ -189,7 +189,7 @@ fn cluster(
             ));
             continue;
         };
-        if !valid_host(host) {
+        if !crate::catalog::is_host_name(host) {
             notes.push(format!(
                 "{eorigin}: `{host}` is not a host name clients can use; left out"
             ));

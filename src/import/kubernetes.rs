@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::ImportError;
 use super::model::{
     Imported, ImportedCluster, ImportedEndpoint, ImportedPooler, ImportedUser, assign_roles,
-    cloudnativepg_users, valid_host, zalando_users,
+    cloudnativepg_users, zalando_users,
 };
 use crate::catalog::{PoolMode, Role, ServiceRef};
 use crate::credentials::runtime::block_on;
@@ -648,7 +648,7 @@ fn lb_endpoint(
         ));
         return;
     };
-    if !valid_host(&host) {
+    if !crate::catalog::is_host_name(&host) {
         notes.push(format!(
             "{origin}: `{host}` (external-dns hostname) is not a host name clients can use; left out"
         ));

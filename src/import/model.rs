@@ -205,18 +205,6 @@ pub fn cloudnativepg_users(
     (users, superuser)
 }
 
-/// A DNS name the catalog accepts (labels of letters, digits, `-`, `_`).
-pub fn valid_host(host: &str) -> bool {
-    host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-}
-
 /// CloudNativePG's managed roles (`spec.managed.roles`) that log in with a
 /// `passwordSecret` (basic-auth: `username`, `password`); and the first one
 /// flagged `superuser`.
