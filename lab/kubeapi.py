@@ -430,7 +430,10 @@ def resource_list(group_version):
 
 
 def parse_path(parts):
-    """(group_version, namespace, plural, name) of a resource path, or None."""
+    """(group_version, namespace, plural, name) of a resource path, or None.
+
+    Subresources (`.../pods/{name}/portforward`) are None here: whatever serves them
+    hooks into Handler.do_GET before route() and reads objects through Handler.store."""
     if parts[:2] == ["api", "v1"]:
         gv, rest = "v1", parts[2:]
     elif len(parts) >= 3 and parts[0] == "apis":
