@@ -18,6 +18,7 @@ import re
 import resource
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -211,6 +212,45 @@ def in_session_keyring():
     os.execvp("keyctl", ["keyctl", "session", "pgconn-bench", sys.executable, *sys.argv])
 
 
+IMPORT_KINDS = ["services", "endpoints", "postgresqls.acid.zalan.do",
+                "clusters.postgresql.cnpg.io", "poolers.postgresql.cnpg.io"]
+
+
+def import_vs_kubectl(b, pgconn, lab, clusters=200, listen="127.0.0.1:16444"):
+    """catalog import of generated clusters from a second lab API server, against the
+    `kubectl get KIND -A -o json` calls a script would make for the same objects."""
+    kdir, kubectl = lab.get("PGCONN_LAB_KUBE_DIR"), lab.get("PGCONN_LAB_KUBECTL")
+    what = f"catalog import kubernetes, {clusters} clusters vs kubectl get -o json of the same kinds"
+    if not kdir or not kubectl:
+        b.skipped(what, "the lab has no Kubernetes API substitute or kubectl")
+        return
+    api = str(ROOT / "lab/kubeapi.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = Path(tmp, "kube")
+        subprocess.run(["/usr/bin/python3", api, "generate", kdir, str(gen), str(clusters), listen],
+                       check=True, capture_output=True)
+        server = subprocess.Popen(["/usr/bin/python3", api, "serve", str(gen), listen],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            host, port = listen.rsplit(":", 1)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection((host, int(port)), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            env = clean_env({"KUBECONFIG": str(gen / "config"), "HOME": tmp})
+            script = " && ".join(f"{shlex.quote(kubectl)} get {k} -A -o json >/dev/null" for k in IMPORT_KINDS)
+            b.compare(what,
+                      ("pgconn catalog import", [pgconn, "catalog", "import", "kubernetes", "-A"], env, False),
+                      (f"kubectl ×{len(IMPORT_KINDS)}", script, env, True),
+                      "≤ 0.5× kubectl", lambda r, a, _b: r <= 0.5)
+        finally:
+            server.kill()
+            server.wait()
+
+
 def main():
     in_session_keyring()
     ap = argparse.ArgumentParser()
@@ -330,7 +370,10 @@ def main():
                            clean_env({"PGCONN_CATALOG": many}), "(time, for reference)", lambda m: True)
             b.fact("doctor peak RSS over 102 endpoints", f"{rss / 1024:.1f} MB", "≤ 50 MB", rss / 1024 <= 50)
 
-    # 5. Size.
+    # 5. Import: the catalog from 200 clusters' objects.
+    import_vs_kubectl(b, pgconn, lab)
+
+    # 6. Size.
     size = Path(pgconn).stat().st_size / 1e6
     b.fact("binary size", f"{size:.1f} MB", "≤ 25 MB (release)", size <= 25)
 

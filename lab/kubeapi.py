@@ -1,19 +1,26 @@
 #!/usr/bin/python3
 """A Kubernetes API server substitute for the lab (no kube-apiserver runs here).
 
-Speaks the documented API, as much as pgconn and `kubectl get secret` use:
-  GET /version, /api, /apis, /api/v1                      discovery
-  GET /api/v1/namespaces/{ns}/secrets[/{name}]            Secrets (JSON; Table on `as=Table`)
+Speaks the documented API, as much as pgconn and `kubectl get` use:
+  GET /version, /api, /apis, /apis/{group}, /api/v1, /apis/{group}/{version}   discovery
+  GET /api/v1[/namespaces/{ns}]/{plural}[/{name}]                              core kinds
+  GET /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}]              the others
+      lists across namespaces without /namespaces/{ns}; `labelSelector=` (=, ==, !=, in,
+      notin, exists, !exists); JSON, or kubectl's Table when asked `as=Table`
   errors as metav1 Status objects: 401 Unauthorized, 403 Forbidden, 404 NotFound
-Bearer-token auth: tokens in STATE map to a user and the namespaces it may read.
+The kinds are KINDS (a generic store: any group/version/plural, namespaced or not); the
+objects come from state.json, which `setup` writes from lab/kubeapi_seed.py.
+Bearer-token auth: tokens in the state map to a user, the namespaces it may read and
+the resources denied to it (403).
 TLS with a leaf from the lab CA (SANs: kube.DOMAIN, 127.0.0.1).
 
   kubeapi.py setup DIR/kube SECRETS_DIR CA_CERT CA_KEY LISTEN EXEC_PLUGIN   state, cert, kubeconfigs
-  kubeapi.py serve DIR/kube LISTEN                                          serve until killed
+  kubeapi.py serve DIR/kube LISTEN [GROUP,…]                                serve until killed (without GROUPs)
+  kubeapi.py generate DIR/kube DST COUNT LISTEN                             a second server: COUNT generated
+                                                                            clusters (bench), 0: the lab's
 
 Runs with Debian's python3 and python3-cryptography (no pip).
 """
-import base64
 import datetime
 import http.server
 import ipaddress
@@ -22,13 +29,12 @@ import os
 import secrets as pysecrets
 import ssl
 import sys
+import urllib.parse
 import uuid
 
+import kubeapi_seed
+
 DOMAIN = "lab.pgconn.test"
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
 
 
 def write_private(path, data):
@@ -80,64 +86,28 @@ def make_cert(kdir, ca_cert_path, ca_key_path):
     )
 
 
-def secret_obj(ns, name, data, typ="Opaque", uid=None):
-    return {
-        "kind": "Secret",
-        "apiVersion": "v1",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "uid": uid or str(uuid.uuid4()),
-            "resourceVersion": "1",
-            "creationTimestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        "type": typ,
-        "data": {k: b64(v) for k, v in data.items()},
-    }
-
-
 def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
     os.makedirs(kdir, exist_ok=True)
     make_cert(kdir, ca_cert, ca_key)
-
-    def pw(cluster, user):
-        with open(os.path.join(secrets_dir, cluster, user)) as f:
-            return f.read()
-
-    zalando = "{}.{}.credentials.postgresql.acid.zalan.do"
-    secrets = {"temporal": {}, "platform": {}}
-    t = secrets["temporal"]
-    for user in ("temporal", "temporal_ro", "platform_admin"):
-        name = zalando.format(user.replace("_", "-"), "temporal-db")
-        t[name] = secret_obj("temporal", name, {"username": user, "password": pw("temporal-db", user)})
-    t["pgconn-custom"] = secret_obj("temporal", "pgconn-custom", {"user": "temporal", "pw": pw("temporal-db", "temporal")})
-    t["no-password-key"] = secret_obj("temporal", "no-password-key", {"username": "temporal", "token": "x"})
-    # CloudNativePG conventions (basic-auth): an app secret of the *other* user, passed over
-    t["temporal-db-app"] = secret_obj(
-        "temporal", "temporal-db-app", {"username": "app", "password": "not-this-one"}, "kubernetes.io/basic-auth"
-    )
-    p = secrets["platform"]
-    # platform-db: no Zalando secret for the app user: CloudNativePG's {cluster}-app answers
-    p["platform-db-app"] = secret_obj(
-        "platform", "platform-db-app", {"username": "platform", "password": pw("platform-db", "platform")},
-        "kubernetes.io/basic-auth",
-    )
-    for user in ("platform_ro", "platform_admin"):
-        name = zalando.format(user.replace("_", "-"), "platform-db")
-        p[name] = secret_obj("platform", name, {"username": user, "password": pw("platform-db", user)})
+    with open(ca_cert) as f:
+        ca_pem = f.read()
 
     tokens = {
         "admin": pysecrets.token_hex(16),
         "limited": pysecrets.token_hex(16),
         "exec": pysecrets.token_hex(16),
+        "partial": pysecrets.token_hex(16),
     }
     state = {
+        # a user reads the namespaces listed ("*": all, and cluster-wide lists), minus `deny`
+        # ("plural.group" or "plural" for the core group): those answer 403
         "tokens": {
             tokens["admin"]: {"user": "lab-admin", "namespaces": "*"},
             tokens["exec"]: {"user": "lab-exec", "namespaces": "*"},
             tokens["limited"]: {"user": "limited", "namespaces": ["platform"]},
+            tokens["partial"]: {"user": "partial", "namespaces": "*", "deny": ["poolers.postgresql.cnpg.io"]},
         },
-        "secrets": secrets,
+        "objects": kubeapi_seed.lab_objects(secrets_dir, DOMAIN, ca_pem),
     }
     write_private(os.path.join(kdir, "state.json"), json.dumps(state, indent=1))
     write_private(os.path.join(kdir, "exec-token"), tokens["exec"])
@@ -154,9 +124,15 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
         "users": [
             {"name": "admin", "user": {"token": tokens["admin"]}},
             {"name": "limited", "user": {"token": tokens["limited"]}},
+            {"name": "partial", "user": {"token": tokens["partial"]}},
             {"name": "expired", "user": {"token": "expired-" + pysecrets.token_hex(8)}},
         ],
-        "contexts": [ctx("lab", "admin"), ctx("lab-limited", "limited"), ctx("lab-expired", "expired")],
+        "contexts": [
+            ctx("lab", "admin"),
+            ctx("lab-limited", "limited"),
+            ctx("lab-partial", "partial"),
+            ctx("lab-expired", "expired"),
+        ],
         "current-context": "lab",
         "preferences": {},
     }
@@ -203,36 +179,279 @@ def status(code, reason, message, details=None):
     return code, obj
 
 
-def table(objs):
-    rows = []
-    for o in objs:
-        rows.append(
-            {
-                "cells": [o["metadata"]["name"], o.get("type", ""), len(o.get("data") or {}), "1m"],
-                "object": {
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": o["metadata"],
-                },
-            }
-        )
+# ------------------------------------------------------------------ the kinds served
+
+class Kind:
+    """One resource: where it lives in the API and how kubectl's Table shows it."""
+
+    def __init__(self, group, version, plural, kind, namespaced=True, short=(), columns=()):
+        self.group, self.version, self.plural, self.kind = group, version, plural, kind
+        self.namespaced = namespaced
+        self.singular = kind.lower()
+        self.short = list(short)
+        self.columns = list(columns)  # (title, fn(obj) -> cell)
+
+    @property
+    def group_version(self):
+        return self.group + "/" + self.version if self.group else self.version
+
+    @property
+    def resource(self):
+        """`plural.group` (RBAC's spelling; `plural` in the core group)."""
+        return self.plural + "." + self.group if self.group else self.plural
+
+    def discovery(self):
+        return {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": ["get", "list"],
+            "shortNames": self.short,
+        }
+
+
+def _ports(o):
+    return ",".join(
+        "%s/%s" % (p["port"], p.get("protocol", "TCP")) for p in o.get("spec", {}).get("ports", [])
+    )
+
+
+def _external_ip(o):
+    ingress = o.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+    if ingress:
+        return ",".join(i.get("ip") or i.get("hostname", "") for i in ingress)
+    return "<pending>" if o["spec"].get("type") == "LoadBalancer" else "<none>"
+
+
+def _ready(o):
+    statuses = o.get("status", {}).get("containerStatuses") or []
+    return "%d/%d" % (sum(1 for s in statuses if s.get("ready")), len(o.get("spec", {}).get("containers", [])))
+
+
+def _endpoints(o):
+    addrs = [
+        "%s:%s" % (a["ip"], p["port"])
+        for s in o.get("subsets") or []
+        for a in s.get("addresses") or []
+        for p in s.get("ports") or []
+    ]
+    return ",".join(addrs) or "<none>"
+
+
+def _spec(*path):
+    def get(o):
+        v = o.get("spec", {})
+        for p in path:
+            v = v.get(p, {}) if isinstance(v, dict) else {}
+        return "" if v == {} else v
+    return get
+
+
+KINDS = [
+    Kind("", "v1", "namespaces", "Namespace", False, ["ns"], [("Status", lambda o: o["status"]["phase"])]),
+    Kind("", "v1", "secrets", "Secret", columns=[
+        ("Type", lambda o: o.get("type", "")), ("Data", lambda o: len(o.get("data") or {}))]),
+    Kind("", "v1", "configmaps", "ConfigMap", short=["cm"], columns=[("Data", lambda o: len(o.get("data") or {}))]),
+    Kind("", "v1", "services", "Service", short=["svc"], columns=[
+        ("Type", lambda o: o["spec"].get("type", "ClusterIP")),
+        ("Cluster-IP", lambda o: o["spec"].get("clusterIP", "")),
+        ("External-IP", _external_ip),
+        ("Port(s)", _ports),
+    ]),
+    Kind("", "v1", "endpoints", "Endpoints", short=["ep"], columns=[("Endpoints", _endpoints)]),
+    Kind("", "v1", "pods", "Pod", short=["po"], columns=[
+        ("Ready", _ready),
+        ("Status", lambda o: o.get("status", {}).get("phase", "")),
+        ("IP", lambda o: o.get("status", {}).get("podIP", "")),
+    ]),
+    Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", columns=[
+        ("AddressType", lambda o: o.get("addressType", "")),
+        ("Endpoints", lambda o: ",".join(a for e in o.get("endpoints") or [] for a in e.get("addresses", []))),
+    ]),
+    Kind("postgresql.cnpg.io", "v1", "clusters", "Cluster", columns=[
+        ("Instances", _spec("instances")), ("Status", lambda o: o.get("status", {}).get("phase", ""))]),
+    Kind("postgresql.cnpg.io", "v1", "poolers", "Pooler", columns=[
+        ("Cluster", _spec("cluster", "name")), ("Type", _spec("type"))]),
+    Kind("acid.zalan.do", "v1", "postgresqls", "postgresql", short=["pg"], columns=[
+        ("Team", _spec("teamId")), ("Instances", _spec("numberOfInstances")),
+        ("Status", lambda o: o.get("status", {}).get("PostgresClusterStatus", ""))]),
+]
+
+
+# ------------------------------------------------------------------ label selectors
+
+def split_requirements(text):
+    """`a=b,c in (x,y),!d` -> requirements, commas inside parentheses kept."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def parse_selector(text):
+    """A label selector as a list of (key, op, values); ValueError when malformed."""
+    reqs = []
+    for r in split_requirements(text or ""):
+        words = r.split(None, 1)
+        if len(words) == 2 and words[1].split("(", 1)[0].strip() in ("in", "notin"):
+            op, rest = words[1].split("(", 1)
+            if not rest.endswith(")"):
+                raise ValueError("unbalanced parentheses in %r" % r)
+            values = [v.strip() for v in rest[:-1].split(",") if v.strip()]
+            reqs.append((words[0], op.strip(), values))
+        elif "!=" in r:
+            k, v = r.split("!=", 1)
+            reqs.append((k.strip(), "!=", [v.strip()]))
+        elif "==" in r or "=" in r:
+            k, v = r.split("==", 1) if "==" in r else r.split("=", 1)
+            reqs.append((k.strip(), "=", [v.strip()]))
+        elif r.startswith("!"):
+            reqs.append((r[1:].strip(), "!exists", []))
+        elif r and all(c.isalnum() or c in "-_./" for c in r):
+            reqs.append((r, "exists", []))
+        else:
+            raise ValueError("unable to parse requirement %r" % r)
+    return reqs
+
+
+def matches(reqs, labels):
+    for key, op, values in reqs:
+        present = key in labels
+        value = labels.get(key)
+        ok = {
+            "=": present and value == values[0],
+            "!=": not present or value != values[0],
+            "in": present and value in values,
+            "notin": not present or value not in values,
+            "exists": present,
+            "!exists": not present,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ the object store
+
+class Store:
+    """Every object the lab serves, by kind; loaded once from state.json."""
+
+    def __init__(self, objects):
+        self.by_kind = {}
+        for o in objects:
+            kind = self.kind_of(o)
+            if kind is None:
+                raise SystemExit("kubeapi: no kind serves %s %s" % (o.get("apiVersion"), o.get("kind")))
+            m = o["metadata"]
+            m["uid"] = m.get("uid") or str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%s/%s" % (
+                kind.resource, m.get("namespace", ""), m["name"])))
+            self.by_kind.setdefault(kind.resource, []).append(o)
+        for items in self.by_kind.values():
+            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    @staticmethod
+    def kind_of(o):
+        for k in KINDS:
+            if k.group_version == o.get("apiVersion") and k.kind == o.get("kind"):
+                return k
+        return None
+
+    def namespaces(self):
+        return {o["metadata"]["name"] for o in self.by_kind.get("namespaces", [])}
+
+    def select(self, kind, namespace=None, name=None, selector=None):
+        out = []
+        for o in self.by_kind.get(kind.resource, []):
+            m = o["metadata"]
+            if namespace is not None and m.get("namespace") != namespace:
+                continue
+            if name is not None and m["name"] != name:
+                continue
+            if selector and not matches(selector, m.get("labels") or {}):
+                continue
+            out.append(o)
+        return out
+
+
+def table(kind, objs):
+    columns = [("Name", lambda o: o["metadata"]["name"])] + kind.columns + [("Age", lambda o: "1m")]
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": "1"},
         "columnDefinitions": [
-            {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
-            {"name": "Type", "type": "string", "format": "", "description": "Type", "priority": 0},
-            {"name": "Data", "type": "string", "format": "", "description": "Data", "priority": 0},
-            {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0},
+            {"name": title, "type": "string", "format": "name" if i == 0 else "", "description": title,
+             "priority": 0}
+            for i, (title, _) in enumerate(columns)
         ],
-        "rows": rows,
+        "rows": [
+            {
+                "cells": [fn(o) for _, fn in columns],
+                "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                           "metadata": o["metadata"]},
+            }
+            for o in objs
+        ],
     }
+
+
+def discovery_groups():
+    groups = {}
+    for k in KINDS:
+        if k.group:
+            groups.setdefault(k.group, []).append(k.version)
+    return {
+        g: {
+            "name": g,
+            "versions": [{"groupVersion": g + "/" + v, "version": v} for v in sorted(set(vs))],
+            "preferredVersion": {"groupVersion": g + "/" + vs[0], "version": vs[0]},
+        }
+        for g, vs in groups.items()
+    }
+
+
+def resource_list(group_version):
+    kinds = [k for k in KINDS if k.group_version == group_version]
+    if not kinds:
+        return None
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": [k.discovery() for k in kinds]}
+
+
+def parse_path(parts):
+    """(group_version, namespace, plural, name) of a resource path, or None.
+
+    Subresources (`.../pods/{name}/portforward`) are None here: whatever serves them
+    hooks into Handler.do_GET before route() and reads objects through Handler.store."""
+    if parts[:2] == ["api", "v1"]:
+        gv, rest = "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        gv, rest = parts[1] + "/" + parts[2], parts[3:]
+    else:
+        return None
+    ns = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        ns, rest = rest[1], rest[2:]
+    if len(rest) not in (1, 2):
+        return None
+    return gv, ns, rest[0], rest[1] if len(rest) == 2 else None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    state = None
+    store = None
+    tokens = {}
     listen = ""
 
     def log_message(self, fmt, *args):
@@ -257,106 +476,124 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.send_json(*status(405, "MethodNotAllowed", "the lab API server only reads"))
 
+    def query(self):
+        q = urllib.parse.urlsplit(self.path).query
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(q, keep_blank_values=True).items()}
+
     def route(self):
-        path = self.path.split("?", 1)[0].rstrip("/")
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
         if path == "/version":
-            return 200, {
-                "major": "1",
-                "minor": "32",
-                "gitVersion": "v1.32.0-pgconn-lab",
-                "gitCommit": "0000000000000000000000000000000000000000",
-                "gitTreeState": "clean",
-                "buildDate": "2026-01-01T00:00:00Z",
-                "goVersion": "go1.23",
-                "compiler": "gc",
-                "platform": "linux/amd64",
-            }
+            return 200, VERSION
         user = self.authenticate()
         if user is None:
             return status(401, "Unauthorized", "Unauthorized")
-        if path == "/api":
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path else []
+        found = self.discovery(parts)
+        if found is not None:
+            return found
+        where = parse_path(parts)
+        if where is None:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        return self.resources(user, *where)
+
+    def discovery(self, parts):
+        if parts == ["api"]:
             return 200, {
                 "kind": "APIVersions",
                 "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.listen}],
             }
-        if path == "/apis":
-            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
-        if path == "/api/v1":
-            return 200, {
-                "kind": "APIResourceList",
-                "groupVersion": "v1",
-                "resources": [
-                    {
-                        "name": "namespaces",
-                        "singularName": "namespace",
-                        "namespaced": False,
-                        "kind": "Namespace",
-                        "verbs": ["get"],
-                        "shortNames": ["ns"],
-                    },
-                    {
-                        "name": "secrets",
-                        "singularName": "secret",
-                        "namespaced": True,
-                        "kind": "Secret",
-                        "verbs": ["get", "list"],
-                        "storageVersionHash": "S6u1pOWzb84=",
-                    }
-                ],
-            }
-        parts = path.strip("/").split("/")
-        # kubectl asks for the namespace after a NotFound, to tell which is missing
-        if len(parts) == 4 and parts[:3] == ["api", "v1", "namespaces"]:
-            ns = parts[3]
-            if ns not in self.state["secrets"]:
-                return status(404, "NotFound", 'namespaces "%s" not found' % ns, {"name": ns, "kind": "namespaces"})
-            return 200, {
-                "kind": "Namespace",
-                "apiVersion": "v1",
-                "metadata": {"name": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, ns)), "resourceVersion": "1"},
-                "spec": {"finalizers": ["kubernetes"]},
-                "status": {"phase": "Active"},
-            }
-        # api v1 namespaces NS secrets [NAME]
-        if len(parts) in (5, 6) and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "secrets":
-            ns = parts[3]
-            name = parts[5] if len(parts) == 6 else None
-            allowed = user["namespaces"] == "*" or ns in user["namespaces"]
-            verb = "get" if name else "list"
-            if not allowed:
-                what = 'secrets "%s"' % name if name else "secrets"
-                return status(
-                    403,
-                    "Forbidden",
-                    '%s is forbidden: User "%s" cannot %s resource "secrets" in API group "" in the namespace "%s"'
-                    % (what, user["user"], verb, ns),
-                    {"name": name or "", "kind": "secrets"},
-                )
-            store = self.state["secrets"].get(ns, {})
-            want_table = "as=Table" in self.headers.get("Accept", "")
-            if name is None:
-                items = [store[k] for k in sorted(store)]
-                if want_table:
-                    return 200, table(items)
-                return 200, {"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
-            if name not in store:
-                return status(404, "NotFound", 'secrets "%s" not found' % name, {"name": name, "kind": "secrets"})
-            if want_table:
-                return 200, table([store[name]])
-            return 200, store[name]
-        return status(404, "NotFound", "the server could not find the requested resource")
+        if parts == ["apis"]:
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(discovery_groups().values())}
+        if len(parts) == 2 and parts[0] == "apis":
+            group = discovery_groups().get(parts[1])
+            if group is None:
+                return status(404, "NotFound", "the server could not find the requested resource")
+            return 200, dict(group, kind="APIGroup", apiVersion="v1")
+        if parts == ["api", "v1"] or (len(parts) == 3 and parts[0] == "apis"):
+            listing = resource_list("v1" if parts[0] == "api" else parts[1] + "/" + parts[2])
+            if listing is None:
+                return status(404, "NotFound", "the server could not find the requested resource")
+            return 200, listing
+        return None
+
+    def resources(self, user, group_version, ns, plural, name):
+        kind = next((k for k in KINDS if k.group_version == group_version and k.plural == plural), None)
+        if kind is None or (ns is not None and not kind.namespaced):
+            return status(404, "NotFound", "the server could not find the requested resource")
+        verb = "get" if name else "list"
+        denied = self.denied(user, kind, ns)
+        if denied:
+            what = '%s "%s"' % (kind.resource, name) if name else kind.resource
+            scope = ' in the namespace "%s"' % ns if ns is not None else " at the cluster scope"
+            return status(
+                403, "Forbidden",
+                '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s"%s'
+                % (what, user["user"], verb, kind.plural, kind.group, scope),
+                {"name": name or "", "group": kind.group, "kind": kind.plural},
+            )
+        try:
+            selector = parse_selector(self.query().get("labelSelector"))
+        except ValueError as e:
+            return status(400, "BadRequest", "unable to parse requirement: %s" % e)
+        if kind.plural == "namespaces" and name is None and ns is None:
+            items = self.store.select(kind, selector=selector)
+        else:
+            items = self.store.select(kind, ns, name, selector)
+        want_table = "as=Table" in self.headers.get("Accept", "")
+        if name is not None:
+            if not items:
+                return status(404, "NotFound", '%s "%s" not found' % (kind.resource, name),
+                              {"name": name, "group": kind.group, "kind": kind.plural})
+            return 200, table(kind, items) if want_table else items[0]
+        if want_table:
+            return 200, table(kind, items)
+        return 200, {"kind": kind.kind + "List", "apiVersion": group_version,
+                     "metadata": {"resourceVersion": "1"}, "items": items}
+
+    @staticmethod
+    def denied(user, kind, ns):
+        if kind.resource in user.get("deny", []):
+            return True
+        allowed = user["namespaces"]
+        if allowed == "*":
+            return False
+        if not kind.namespaced:
+            # every user may read the namespaces it works in (kubectl looks them up)
+            return False
+        return ns is None or ns not in allowed
 
     def authenticate(self):
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return None
-        return self.state["tokens"].get(auth[len("Bearer ") :].strip())
+        return self.tokens.get(auth[len("Bearer ") :].strip())
 
 
-def serve(kdir, listen):
+VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-pgconn-lab",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+def serve(kdir, listen, without=""):
+    """Serves until killed; `without`: API groups (comma-separated) left out, as on a
+    cluster where that operator is not installed."""
+    global KINDS
+    missing = set(g for g in without.split(",") if g)
+    KINDS = [k for k in KINDS if k.group not in missing]
     with open(os.path.join(kdir, "state.json")) as f:
-        Handler.state = json.load(f)
+        state = json.load(f)
+    objects = [o for o in state["objects"] if o["apiVersion"].split("/")[0] not in missing]
+    Handler.store = Store(objects)
+    Handler.tokens = state["tokens"]
     Handler.listen = listen
     host, port = listen.rsplit(":", 1)
     httpd = http.server.ThreadingHTTPServer((host, int(port)), Handler)
@@ -370,11 +607,34 @@ def serve(kdir, listen):
     httpd.serve_forever()
 
 
+def generate(src, dst, count, listen):
+    """A second API server's directory (benchmarks, tests): SRC's certificate and tokens,
+    COUNT generated clusters (kubeapi_seed.generated; 0: SRC's own objects), a kubeconfig
+    pointing at LISTEN."""
+    os.makedirs(dst, exist_ok=True)
+    for name in ("server.crt", "server.key"):
+        with open(os.path.join(src, name)) as f:
+            write_private(os.path.join(dst, name), f.read())
+    with open(os.path.join(src, "state.json")) as f:
+        state = json.load(f)
+    tokens = state["tokens"]
+    objects = kubeapi_seed.generated(int(count), DOMAIN) if int(count) else state["objects"]
+    write_private(os.path.join(dst, "state.json"), json.dumps({"tokens": tokens, "objects": objects}))
+    with open(os.path.join(src, "config")) as f:
+        config = json.load(f)
+    for c in config["clusters"]:
+        c["cluster"]["server"] = "https://" + listen
+    write_private(os.path.join(dst, "config"), json.dumps(config, indent=1) + "\n")
+    return 0
+
+
 def main(argv):
     if len(argv) >= 8 and argv[1] == "setup":
         return setup(*argv[2:8])
-    if len(argv) == 4 and argv[1] == "serve":
-        return serve(argv[2], argv[3])
+    if len(argv) == 6 and argv[1] == "generate":
+        return generate(*argv[2:6])
+    if len(argv) in (4, 5) and argv[1] == "serve":
+        return serve(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
 

@@ -21,7 +21,7 @@ use crate::shellenv::EnvFormat;
 #[command(name = "pgconn", version, max_term_width = 100)]
 #[command(
     after_help = "Exit status: 0 success, 1 operation failed, 2 usage or catalog error, \
-                        3 doctor found a failure, 130 interrupted."
+                        3 doctor found a failure or catalog diff found drift, 130 interrupted."
 )]
 pub struct Cli {
     /// Catalog file [default: $PGCONN_CATALOG, ./pgconn.{yaml,yml,toml,json},
@@ -37,8 +37,8 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, hide_default_value = true)]
     pub color: ColorChoice,
 
-    /// kubeconfig context for Kubernetes credential sources [default: the source's `context`,
-    /// else the kubeconfig's current-context]
+    /// kubeconfig context for Kubernetes credential sources and `catalog import|diff kubernetes`
+    /// [default: the source's `context`, else the kubeconfig's current-context]
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
@@ -480,6 +480,77 @@ pub enum CatalogCommand {
         #[arg(value_hint = clap::ValueHint::FilePath)]
         path: Option<PathBuf>,
     },
+    /// Write a catalog from what Kubernetes or the platform chart's values say (read-only)
+    Import(ImportArgs),
+    /// Compare the catalog with what `catalog import` would write; exit 3 on drift
+    Diff(DiffArgs),
+}
+
+/// `pgconn catalog import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where the clusters are described.
+    #[command(subcommand)]
+    pub source: ImportSource,
+
+    /// Write the catalog to FILE instead of stdout
+    #[arg(short, long, global = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
+}
+
+/// `pgconn catalog diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Where the clusters are described.
+    #[command(subcommand)]
+    pub source: ImportSource,
+
+    /// Print {"ok", "drift": [{cluster, role, field, catalog, cluster_says}]} as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The sources `catalog import` and `catalog diff` read.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// The cluster: CloudNativePG Cluster/Pooler, Zalando postgresql, LoadBalancer Services
+    /// (the kubeconfig context is --context, else the current one)
+    Kubernetes(KubernetesSourceArgs),
+    /// The platform chart's values files (pgClusters[].externalAccess), merged as helm does
+    Helm(HelmSourceArgs),
+}
+
+/// `… kubernetes`.
+#[derive(Debug, Args)]
+pub struct KubernetesSourceArgs {
+    /// Read this namespace [default: the context's namespace]
+    #[arg(short, long, value_name = "NS", conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+
+    /// Read every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// DNS suffix for `domain:` [default: the most common suffix of the host names]
+    #[arg(long, value_name = "D")]
+    pub domain: Option<String>,
+
+    /// Give clusters without external Services endpoints on their in-cluster names
+    /// ({service}.{namespace}.svc)
+    #[arg(long)]
+    pub internal: bool,
+
+    /// Seconds each request to the API server may take
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+}
+
+/// `… helm`.
+#[derive(Debug, Args)]
+pub struct HelmSourceArgs {
+    /// Values files, merged in order as helm merges several -f files (later wins)
+    #[arg(value_name = "VALUES.yaml", required = true, value_hint = clap::ValueHint::FilePath)]
+    pub values: Vec<PathBuf>,
 }
 
 /// `pgconn completions`.

@@ -21,6 +21,8 @@ pub enum Exit {
     Usage,
     /// doctor ran and a check failed.
     DoctorFailed,
+    /// `catalog diff` found drift.
+    Drift,
     /// Interrupted.
     Interrupted,
     /// A child's status, passed through (`psql`, `run`).
@@ -34,7 +36,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Usage => 2,
-            Exit::DoctorFailed => 3,
+            Exit::DoctorFailed | Exit::Drift => 3,
             Exit::Interrupted => 130,
             Exit::Child(code) => code,
         }
@@ -82,6 +84,9 @@ pub enum Error {
     /// A file for the user could not be written (or was a symlink).
     #[error(transparent)]
     Write(#[from] crate::atomic_file::WriteError),
+    /// `catalog import` or `diff` could not read its source.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -108,9 +113,11 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
-            Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
-                Exit::Failure
-            }
+            Error::Credential(_)
+            | Error::Io { .. }
+            | Error::Launch(_)
+            | Error::Psql(_)
+            | Error::Import(_) => Exit::Failure,
             Error::Doctor(crate::doctor::DoctorError::NothingSelected)
             | Error::Write(crate::atomic_file::WriteError::Symlink { .. }) => Exit::Usage,
             Error::Write(_) | Error::Doctor(_) | Error::Wait(_) => Exit::Failure,
@@ -130,6 +137,7 @@ impl Error {
             Error::Doctor(e) => e.hint(),
             Error::Wait(e) => e.hint(),
             Error::Write(e) => e.hint(),
+            Error::Import(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }

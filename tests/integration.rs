@@ -17,6 +17,7 @@ mod dotenv;
 mod drivers;
 mod explain;
 mod generated;
+mod import_lab;
 mod lab_faults;
 mod launch_lab;
 mod picker;

@@ -26,6 +26,7 @@ pub use model::{
     SourceSpec, SslMode, User,
 };
 pub use node::Pos;
+pub use parse::is_host_name;
 pub use trust::{Trust, TrustStore};
 
 /// How serious a [`Diagnostic`] is.
@@ -494,4 +495,11 @@ impl fmt::Display for Loaded {
         }
         Ok(())
     }
+}
+
+/// A YAML document (e.g. helm values) as JSON, with `line:col: message` on a syntax error.
+pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    node::from_yaml(text)
+        .map(|n| n.to_json())
+        .map_err(|e| format!("{}: {}", e.pos, e.message))
 }

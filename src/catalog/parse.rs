@@ -497,8 +497,9 @@ fn derived_host(
     }
 }
 
-fn check_host(host: &str, pos: Pos, path: &str, report: &mut Report) {
-    let valid = !host.is_empty()
+/// A DNS name the catalog accepts: labels of letters, digits, `-` and `_`.
+pub fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
             !label.is_empty()
@@ -506,8 +507,11 @@ fn check_host(host: &str, pos: Pos, path: &str, report: &mut Report) {
                 && label
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
-    if !valid && host.parse::<IpAddr>().is_err() {
+        })
+}
+
+fn check_host(host: &str, pos: Pos, path: &str, report: &mut Report) {
+    if !is_host_name(host) && host.parse::<IpAddr>().is_err() {
         report.error(
             pos,
             path,

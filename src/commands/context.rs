@@ -53,6 +53,11 @@ impl Context {
         }
     }
 
+    /// `--context`: the kubeconfig context to use, when given.
+    pub fn kube_context(&self) -> Option<&str> {
+        self.kube_context_name.as_deref()
+    }
+
     /// Whether `-v` was given.
     pub fn verbose(&self) -> bool {
         self.verbose > 0

@@ -8,6 +8,7 @@ mod creds;
 mod doctor;
 mod env;
 mod explain;
+mod import;
 mod login;
 mod ls;
 pub mod man;
@@ -51,6 +52,8 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
         Command::Catalog(CatalogCommand::Untrust { path }) => {
             catalog::untrust(ctx, path.as_deref())
         }
+        Command::Catalog(CatalogCommand::Import(args)) => import::import(ctx, args),
+        Command::Catalog(CatalogCommand::Diff(args)) => import::diff(ctx, args),
         Command::Completions(args) => completions::run(args.shell),
         Command::Man(args) => man::run(&args.command),
     }
