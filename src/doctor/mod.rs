@@ -11,6 +11,7 @@ mod dns;
 mod endpoint;
 mod lag;
 mod pooler;
+mod probe;
 pub mod render;
 mod routing;
 mod session;
