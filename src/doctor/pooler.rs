@@ -180,9 +180,14 @@ async fn mode(
         Err(e) if e.to_string().contains("statement pooling") => return Ok(PoolMode::Statement),
         Err(e) => return Err(format!("a transaction on a second session failed: {e}")),
     };
+    // B's rollback may overtake A's query: in transaction mode A then gets
+    // B's released server (A's old one, or another: pid2 != pid1 either
+    // way); in session mode A keeps its own. So both go at once.
     let short = t.min(Duration::from_secs(2));
-    let again = a.row("select pg_backend_pid()::text", short).await;
-    let _ = b.row("rollback", t).await;
+    let (again, _) = futures_util::join!(
+        a.row("select pg_backend_pid()::text", short),
+        b.row("rollback", t)
+    );
     match again {
         // A had to wait while B held the only server connection: A had lost its own
         Err(SessionError::Timeout(_)) => Ok(PoolMode::Transaction),
