@@ -57,14 +57,16 @@ fn heading(out: &mut String, e: &EndpointReport, style: Style) {
     );
 }
 
-/// Every check of one endpoint: failures, warnings, the rest in layer
-/// order; skips folded by reason unless verbose.
+/// Every check of one endpoint: failures, warnings, the passing ones in
+/// layer order, then the skips folded by reason (with -v: every check in
+/// layer order after the loud ones).
 fn block(out: &mut String, e: &EndpointReport, style: Style, verbose: bool) {
+    // with -v the passing and skipped checks keep their layer order
     let rank = |c: &Check| match c.status {
         Status::Fail => 0,
         Status::Warn => 1,
         Status::Ok => 2,
-        Status::Skip => 3,
+        Status::Skip => 2 + u8::from(!verbose),
     };
     let mut checks: Vec<&Check> = e.checks.iter().collect();
     checks.sort_by_key(|c| rank(c));
