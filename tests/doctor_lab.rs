@@ -325,7 +325,7 @@ fn healthy_lab_has_no_false_alarm() {
 }
 
 #[test]
-fn human_output_is_one_block_per_endpoint_and_exit_codes_follow() {
+fn human_output_is_one_line_per_healthy_endpoint_and_exit_codes_follow() {
     let Some(lab) = lab() else { return };
     let _lock = lab.lock();
     let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
