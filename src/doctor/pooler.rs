@@ -118,9 +118,9 @@ async fn detect(
 ) -> Found {
     let t = ctx.layer_timeout();
     let backend_pid = facts.as_ref().ok().and_then(|f| f.backend_pid);
-    let (pooled, version) = match (session.announced_pid, backend_pid) {
-        (Some(announced), Some(serving)) => (Some(announced != serving), None),
-        _ => pgbouncer_console(session, t).await,
+    let (pooled, version) = match by_cancel_key(session.announced_pid, backend_pid) {
+        Some(pooled) => (Some(pooled), None),
+        None => pgbouncer_console(session, t).await,
     };
     match (pooled, backend_pid) {
         (Some(false), _) => Found::Direct,
@@ -137,6 +137,13 @@ async fn detect(
             mode: Err("pg_backend_pid() did not answer".into()),
         },
     }
+}
+
+/// Whether a pooler answers, from the process id announced at login and the
+/// one serving queries: PostgreSQL announces its own backend's, a pooler a
+/// random key of its own. `None` when either is unknown.
+fn by_cancel_key(announced: Option<i32>, serving: Option<i32>) -> Option<bool> {
+    Some(announced? != serving?)
 }
 
 /// Logs in to database `pgbouncer`. `Some(true)`: it is PgBouncer's
@@ -284,5 +291,18 @@ fn limits(mode: PoolMode, cluster: &Cluster) -> String {
             "will not work through it: SET/RESET (use SET LOCAL), LISTEN, session advisory locks (use pg_advisory_xact_lock), temporary tables beyond one transaction (ON COMMIT DROP), WITH HOLD cursors, LOAD{}; {prepared}",
             if mode == PoolMode::Statement { ", multi-statement transactions" } else { "" }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_cancel_key;
+
+    #[test]
+    fn a_pooler_is_told_by_its_own_cancel_key_not_by_ports() {
+        assert_eq!(by_cancel_key(Some(4242), Some(4242)), Some(false));
+        assert_eq!(by_cancel_key(Some(-1_939_576_311), Some(4242)), Some(true));
+        assert_eq!(by_cancel_key(None, Some(4242)), None);
+        assert_eq!(by_cancel_key(Some(4242), None), None);
     }
 }
