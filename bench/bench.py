@@ -202,6 +202,42 @@ def big_catalog(path, clusters, lab):
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+def delayed_doctor(b, pgconn, catalog, rounds):
+    """doctor against psql on the same endpoints behind the delay proxy, the
+    whole run against its slowest endpoint, and the healthy report itself."""
+    env = clean_env({"PGCONN_CATALOG": str(catalog), "PGCONN_KEYRING": "none"})
+    doctor = [pgconn, "doctor", "--timeout", "5"]
+    for cluster, role, kind in (("temporal-db", "--write", "pooled, PgBouncer"),
+                                ("temporal-db", "--admin", "direct, mapped port")):
+        text = subprocess.run([pgconn, "env", cluster, role, "--format", "json"], env=env,
+                              capture_output=True, text=True, check=True).stdout
+        psql_env = clean_env(json.loads(text))
+        b.compare(f"delayed lab: doctor {cluster} {role} vs psql -c 'select 1' there ({kind})",
+                  ("pgconn doctor", doctor + [cluster, role], env, False),
+                  ("psql", ["psql", "-Xqc", "select 1"], psql_env, False),
+                  "≤ 1.5×", lambda r, a, _b: r <= 1.5)
+    endpoints = [("temporal-db", "--write"), ("temporal-db", "--read"), ("temporal-db", "--admin"),
+                 ("platform-db", "--write"), ("platform-db", "--admin")]
+    singles, whole = {e: [] for e in endpoints}, []
+    for _ in range(rounds):  # interleaved, so that noise hits all alike
+        for e in endpoints:
+            singles[e].append(run_once(doctor + list(e), env)[0])
+        whole.append(run_once(doctor, env)[0])
+    slowest = max(statistics.median(v) for v in singles.values())
+    whole_m = statistics.median(whole)
+    b.fact("delayed lab: doctor over every endpoint vs its slowest single endpoint",
+           f"{fmt_ms(whole_m)} vs {fmt_ms(slowest)} ({whole_m / slowest:.2f}×)", "≤ 1.3×",
+           whole_m <= 1.3 * slowest)
+    report = json.loads(subprocess.run(doctor + ["--json"], env=env, capture_output=True, text=True).stdout)
+    loud = [f"{e['cluster']} {e['role']} {c['id']}: {c['status']}" for e in report["endpoints"]
+            for c in e["checks"] if c["status"] in ("warn", "fail")]
+    b.fact("delayed lab: warnings or failures on the healthy lab", ", ".join(loud) or "none",
+           "none", not loud)
+    human = subprocess.run(doctor, env=dict(env, NO_COLOR="1"), capture_output=True, text=True).stdout
+    lines = len(human.splitlines())
+    b.fact("delayed lab: lines of the healthy human report (5 endpoints)", str(lines), "≤ 15", lines <= 15)
+
+
 def in_session_keyring():
     """Re-runs this script inside its own kernel session keyring, as a login
     session has one (pam_keyinit): pgconn's keyutils cache lives there, and
@@ -354,6 +390,13 @@ def main():
     else:
         for what in ("doctor vs manual recipe", "doctor on one endpoint", "doctor with admin blackholed"):
             b.skipped(what, "this pgconn has no doctor")
+
+    # 3b. doctor on the delayed, port-mapped lab (lab/lab delay: 20 ms each way).
+    delayed = Path(os.environ["PGCONN_LAB_DIR"], "pgconn-delayed.yaml")
+    if has_doctor and delayed.exists():
+        delayed_doctor(b, pgconn, delayed, rounds)
+    else:
+        b.skipped("doctor on the delayed lab", "no delayed lab (lab/lab delay up)")
 
     # 4. Scale: a catalog of 1,000 clusters.
     with tempfile.TemporaryDirectory() as tmp:

@@ -113,14 +113,16 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
+            Error::Doctor(crate::doctor::DoctorError::NothingSelected)
+            | Error::Write(crate::atomic_file::WriteError::Symlink { .. }) => Exit::Usage,
             Error::Credential(_)
             | Error::Io { .. }
             | Error::Launch(_)
             | Error::Psql(_)
-            | Error::Import(_) => Exit::Failure,
-            Error::Doctor(crate::doctor::DoctorError::NothingSelected)
-            | Error::Write(crate::atomic_file::WriteError::Symlink { .. }) => Exit::Usage,
-            Error::Write(_) | Error::Doctor(_) | Error::Wait(_) => Exit::Failure,
+            | Error::Import(_)
+            | Error::Write(_)
+            | Error::Doctor(_)
+            | Error::Wait(_) => Exit::Failure,
         }
     }
 

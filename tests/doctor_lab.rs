@@ -166,6 +166,113 @@ const ENDPOINTS: [(&str, &str); 5] = [
     ("platform-db", "admin"),
 ];
 
+/// The human report of a doctor run (no colour, no keyring).
+fn human(lab: &Lab, catalog: &std::path::Path, args: &[&str]) -> Run {
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.arg("--catalog")
+        .arg(catalog)
+        .args(["doctor", "--timeout", &TIMEOUT.to_string()])
+        .args(args)
+        .env("PGCONN_KEYRING", "none")
+        .env("NO_COLOR", "1");
+    crate::support::lab::run(cmd, None, COMMAND_TIMEOUT)
+}
+
+/// The catalog of the delayed lab (every endpoint behind the delay proxy,
+/// ports mapped as a `LoadBalancer` does), when `lab/lab delay` runs.
+fn delayed_catalog(lab: &Lab) -> Option<std::path::PathBuf> {
+    let path = lab.dir().join("pgconn-delayed.yaml");
+    if !path.exists() {
+        eprintln!("skipped: the delayed lab is not running (lab/lab delay up)");
+        return None;
+    }
+    Some(path)
+}
+
+#[test]
+fn delayed_port_mapped_lab_direct_is_direct_and_pgbouncer_a_pooler() {
+    let Some(lab) = lab() else { return };
+    let Some(catalog) = delayed_catalog(&lab) else {
+        return;
+    };
+    let _lock = lab.lock();
+    let d = doctor_with(&lab, &catalog, &[]);
+    assert_eq!(d.exit(), Some(0), "{:#?}", d.run);
+    assert_eq!(d.json["ok"], true);
+    for (cluster, role) in ENDPOINTS {
+        // no warning and no failure anywhere on the healthy delayed lab
+        d.healthy(cluster, role);
+    }
+    // the admin endpoints are dialled on 5434/5435 while their servers
+    // listen on 5432/5433: still direct, no pooler warning
+    for (cluster, port) in [("temporal-db", 5434), ("platform-db", 5435)] {
+        assert_eq!(d.endpoint(cluster, "admin")["port"], port);
+        d.expect(cluster, "admin", "pooler", "ok", "no pooler", "");
+    }
+    // the real PgBouncers behind mapped ports (7432/7433 -> 5432/5433) are
+    // poolers, in the mode they run in
+    for cluster in ["temporal-db", "platform-db"] {
+        d.expect(
+            cluster,
+            "write",
+            "pooler",
+            "ok",
+            "in transaction mode, as the catalog says",
+            &format!("pgconn url {cluster} --admin"),
+        );
+    }
+    d.expect(
+        "temporal-db",
+        "read",
+        "pooler",
+        "ok",
+        "in transaction mode",
+        "",
+    );
+}
+
+#[test]
+fn delayed_lab_healthy_human_report_fits_in_15_lines() {
+    let Some(lab) = lab() else { return };
+    let Some(catalog) = delayed_catalog(&lab) else {
+        return;
+    };
+    let _lock = lab.lock();
+    let r = human(&lab, &catalog, &[]);
+    assert_eq!(r.code, Some(0), "{r:#?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines.len() <= 15, "{} lines:\n{}", lines.len(), r.stdout);
+    for (cluster, role) in ENDPOINTS {
+        let heading = format!("ok   {cluster} {role}  {cluster}-{role}.delayed.");
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with(&heading)).count(),
+            1,
+            "one line for {cluster} {role}:\n{}",
+            r.stdout
+        );
+    }
+    assert!(
+        r.stdout
+            .contains("5 endpoint(s): 0 failing, 0 with warnings, 5 ok"),
+        "{}",
+        r.stdout
+    );
+    // -v shows every check of every endpoint
+    let v = human(&lab, &catalog, &["-v"]);
+    assert_eq!(v.code, Some(0), "{v:#?}");
+    for id in IDS {
+        assert_eq!(
+            v.stdout
+                .lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some(id))
+                .count(),
+            5,
+            "{id} once per endpoint with -v:\n{}",
+            v.stdout
+        );
+    }
+}
+
 #[test]
 fn healthy_lab_has_no_false_alarm() {
     let Some(lab) = lab() else { return };
@@ -218,7 +325,7 @@ fn healthy_lab_has_no_false_alarm() {
 }
 
 #[test]
-fn human_output_is_one_block_per_endpoint_and_exit_codes_follow() {
+fn human_output_is_one_line_per_healthy_endpoint_and_exit_codes_follow() {
     let Some(lab) = lab() else { return };
     let _lock = lab.lock();
     let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
@@ -342,6 +449,51 @@ fn fault_pooler_stopped() {
     d.below_ok("temporal-db", "write", "tcp");
     d.above_skipped("temporal-db", "write", "tcp");
     d.healthy("platform-db", "write");
+    // the human report: the faulted endpoint first and in full, its skipped
+    // layers on one line, every healthy endpoint on one line
+    let r = human(&lab, &lab.catalog(), &[]);
+    assert_eq!(r.code, Some(3), "{r:#?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("fail temporal-db write  temporal-db-write."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].contains("fail tcp") && lines[1].contains("connection refused"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("hint: "), "{}", r.stdout);
+    assert!(r.stdout.contains("    ok   dns "), "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("not checked: tcp failed").count(),
+        1,
+        "skipped layers folded into one line: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("not checked: tcp failed (tls.negotiate, tls.chain, tls.hostname, tls.expiry, auth, routing, pooler, lag)"),
+        "{}",
+        r.stdout
+    );
+    for (cluster, role) in ENDPOINTS.iter().skip(1) {
+        let heading = format!("ok   {cluster} {role}  {cluster}-{role}.");
+        assert_eq!(
+            r.stdout.lines().filter(|l| l.starts_with(&heading)).count(),
+            1,
+            "{}",
+            r.stdout
+        );
+    }
+    let indented = |text: &str| text.lines().filter(|l| l.starts_with("    ")).count();
+    let first_block = r.stdout.split("\n\n").next().unwrap_or_default();
+    assert_eq!(
+        indented(&r.stdout),
+        indented(first_block),
+        "only the faulted endpoint shows its checks: {}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -3,15 +3,15 @@
 //! sslmode says. Every server message is mapped through the knowledge base
 //! (wrong password, `pg_hba` with the address the server saw, missing
 //! database or role, a role without LOGIN, connection limits, starting up).
-//! A password refused on a direct endpoint is tried once more on the
-//! cluster's pooled endpoint, which tells wrong, expired and missing apart
-//! ([`password_probe`]). On a direct endpoint the server also reports the
-//! client's address: the egress IP.
+//! The login runs on the connection the TLS checks ran on: no second TCP or
+//! TLS handshake. A password refused on a direct endpoint is tried once more
+//! on the cluster's pooled endpoint, which tells wrong, expired and missing
+//! apart ([`password_probe`]).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::endpoint::Findings;
-use super::session::{Login, Session, SessionError, Tls};
+use super::session::{Checked, Login, Session, SessionError, Tls};
 use super::sheet::CheckId;
 use super::{Check, CredFuture, Ctx, password_probe};
 use crate::knowledge::{self, Category};
@@ -22,7 +22,7 @@ pub async fn run(
     ctx: &Ctx<'_>,
     target: &Target<'_>,
     addr: SocketAddr,
-    tls: Tls,
+    (stream, tls): (Checked, Tls),
     cred: CredFuture,
     f: &mut Findings,
 ) -> (Check, Option<Session>) {
@@ -65,12 +65,8 @@ pub async fn run(
         password: cred.password.expose(),
         database: &database,
     };
-    match Session::open(&login, tls.clone(), ctx.layer_timeout()).await {
+    match Session::open_on(stream, &login, tls.clone(), ctx.layer_timeout()).await {
         Ok(session) => {
-            if f.direct {
-                f.egress = client_addr(ctx, &session).await;
-                f.egress_via = "inet_client_addr()";
-            }
             let summary = format!("logged in as {} to database {database}", cred.user);
             let check =
                 Check::ok(CheckId::Auth, summary).detail(format!("password from {}", cred.source));
@@ -98,15 +94,6 @@ fn told_apart(check: &Check, cause: &password_probe::Cause, user: &str, source: 
             check.detail
         ))
         .hint(cause.hint(user))
-}
-
-/// The address the server sees this client at.
-async fn client_addr(ctx: &Ctx<'_>, session: &Session) -> Option<IpAddr> {
-    let row = session
-        .row("select host(inet_client_addr())", ctx.layer_timeout())
-        .await
-        .ok()?;
-    row.first()?.as_deref()?.parse().ok()
 }
 
 fn failed(e: &SessionError, user: &str, database: &str, f: &mut Findings) -> Check {

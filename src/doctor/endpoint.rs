@@ -1,6 +1,9 @@
-//! One endpoint, layer by layer: DNS, TCP, TLS (negotiate, then chain,
-//! host name and expiry on the certificate seen), login, routing, pooler,
-//! lag. The allowlist is judged later, once the egress IP is known.
+//! One endpoint, layer by layer, near the cost of one connection: DNS, TCP,
+//! TLS (negotiate, then chain, host name and expiry on the certificate
+//! seen), the login on that same connection, then one probe query for
+//! routing, pooler and lag. On an endpoint the catalog says is pooled, the
+//! pool-mode probe's session logs in alongside. The allowlist is judged
+//! later, once the egress IP is known.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
@@ -8,13 +11,13 @@ use std::time::{Instant, SystemTime};
 use ipnet::IpNet;
 use tokio::net::TcpStream;
 
-use super::session::{Session, Tls};
+use super::session::{Checked, Login, Session, SessionError, Tls};
 use super::sheet::{CheckId, Sheet};
 use super::{
-    Check, CredFuture, Ctx, EndpointReport, Outcome, auth, dns, lag, pooler, routing, tcp,
+    Check, CredFuture, Ctx, EndpointReport, Outcome, auth, dns, lag, pooler, probe, routing, tcp,
     tls_chain, tls_expiry, tls_hostname, tls_negotiate,
 };
-use crate::catalog::{Endpoint, SslMode};
+use crate::catalog::{Endpoint, PoolerKind, SslMode};
 use crate::target::Target;
 use crate::tls::{self, Roots, TlsError};
 
@@ -104,24 +107,76 @@ async fn layers(
         return;
     };
     let roots = tls::load_roots(&ep.sslrootcert);
-    if !tls_layers(ctx, ep, stream, roots.as_ref(), sheet).await {
-        return;
-    }
-    let Some(session) = login(ctx, target, addr, roots.as_ref().ok(), cred, sheet, f).await else {
+    let mut spare = spare_session(ctx, target, addr, roots.as_ref().ok(), cred.clone());
+    let checked = spare
+        .alongside(tls_layers(ctx, ep, stream, roots.as_ref(), sheet))
+        .await;
+    let Some(checked) = checked else { return };
+    let Some(session) = spare
+        .alongside(login(
+            ctx,
+            target,
+            (addr, checked),
+            roots.as_ref().ok(),
+            cred,
+            sheet,
+            f,
+        ))
+        .await
+    else {
         return;
     };
-    after_login(ctx, target, addr, &session, sheet).await;
+    after_login(ctx, target, &session, &mut spare, sheet, f).await;
 }
 
-/// tls.negotiate, then the three facets of the certificate; returns whether
-/// login may follow.
+/// On an endpoint the catalog says is pooled, a second session for the
+/// pool-mode probe logs in alongside the first (its own TLS verified by
+/// rustls as the sslmode says), so the probe costs no login round trips.
+fn spare_session<'a>(
+    ctx: &'a Ctx<'_>,
+    target: &'a Target<'_>,
+    addr: SocketAddr,
+    roots: Option<&'a Roots>,
+    cred: CredFuture,
+) -> pooler::Spare<'a> {
+    let ep = target.endpoint;
+    // `wait` stops before `pooler`: no pool-mode probe to open a session for
+    let pooler_runs = ctx
+        .opts
+        .last_layer
+        .is_none_or(|last| last == CheckId::Pooler || last == CheckId::Lag);
+    if !pooler_runs || !ep.pooled || target.cluster.pooler.kind == PoolerKind::None {
+        return pooler::Spare::Idle;
+    }
+    pooler::Spare::opening(async move {
+        let timeout = ctx.layer_timeout();
+        let tls = Tls::for_mode(ep.sslmode, roots).map_err(|_| SessionError::Timeout(timeout))?;
+        let cred = cred.await.map_err(|_| SessionError::Timeout(timeout))?;
+        let cred = cred
+            .as_ref()
+            .as_ref()
+            .map_err(|_| SessionError::Timeout(timeout))?;
+        let database = target.database.clone().unwrap_or_else(|| cred.user.clone());
+        let login = Login {
+            host: &ep.host,
+            addr,
+            user: &cred.user,
+            password: cred.password.expose(),
+            database: &database,
+        };
+        Session::open(&login, tls, timeout).await
+    })
+}
+
+/// tls.negotiate, then the three facets of the certificate; the connection
+/// when login may follow on it.
 async fn tls_layers(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     stream: TcpStream,
     roots: Result<&Roots, &TlsError>,
     sheet: &mut Sheet,
-) -> bool {
+) -> Option<Checked> {
     if ep.sslmode == SslMode::Disable {
         for id in [
             CheckId::TlsNegotiate,
@@ -134,17 +189,15 @@ async fn tls_layers(
                 "sslmode=disable: this endpoint does not use TLS",
             ));
         }
-        return true;
+        return Some(Checked::Plain(stream));
     }
     if !ready(ctx, sheet, CheckId::TlsNegotiate) {
-        return false;
+        return None;
     }
     let started = Instant::now();
-    let (check, handshake) = tls_negotiate::run(ctx, ep, stream).await;
+    let (check, established) = tls_negotiate::run(ctx, ep, stream).await;
     sheet.push(check.took(started));
-    let Some(handshake) = handshake else {
-        return false;
-    };
+    let (handshake, tls_stream) = established?;
     let started = Instant::now();
     let facts = handshake
         .chain
@@ -158,13 +211,15 @@ async fn tls_layers(
         tls_expiry::run(facts.as_ref(), now).took(started),
     ];
     sheet.push_group(group);
-    !sheet.is_blocked()
+    // the certificate passed as far as this sslmode asks: the login may use
+    // this very connection (a failure above blocks it)
+    (!sheet.is_blocked()).then(|| Checked::Tls(Box::new(tls_stream)))
 }
 
 async fn login(
     ctx: &Ctx<'_>,
     target: &Target<'_>,
-    addr: SocketAddr,
+    (addr, checked): (SocketAddr, Checked),
     roots: Option<&Roots>,
     cred: CredFuture,
     sheet: &mut Sheet,
@@ -185,34 +240,42 @@ async fn login(
             return None;
         }
     };
-    let (check, session) = auth::run(ctx, target, addr, tls, cred, f).await;
+    let (check, session) = auth::run(ctx, target, addr, (checked, tls), cred, f).await;
     sheet.push(check.took(started));
     session
 }
 
+/// One probe query answers routing, pooler and lag (and the egress IP on a
+/// direct server); only the pool-mode probe may add round trips.
 async fn after_login(
     ctx: &Ctx<'_>,
     target: &Target<'_>,
-    addr: SocketAddr,
     session: &Session,
+    spare: &mut pooler::Spare<'_>,
     sheet: &mut Sheet,
+    f: &mut Findings,
 ) {
     if !ready(ctx, sheet, CheckId::Routing) {
         return;
     }
     let started = Instant::now();
-    let (check, in_recovery) = routing::run(ctx, target, session).await;
-    sheet.push(check.took(started));
+    let facts = spare.alongside(probe::ask(ctx, session)).await;
+    sheet.push(routing::judge(target, &facts).took(started));
     if !ready(ctx, sheet, CheckId::Pooler) {
         return;
     }
-    let started = Instant::now();
-    let check = pooler::run(ctx, target, session, addr).await;
-    sheet.push(check.took(started));
+    let pooler_started = Instant::now();
+    let (check, found) = pooler::run(ctx, target, session, &facts, spare).await;
+    sheet.push(check.took(started.min(pooler_started)));
+    if found == pooler::Found::Direct
+        && let Ok(facts) = &facts
+        && facts.client_addr.is_some()
+    {
+        f.egress = facts.client_addr;
+        f.egress_via = "inet_client_addr()";
+    }
     if !ready(ctx, sheet, CheckId::Lag) {
         return;
     }
-    let started = Instant::now();
-    let check = lag::run(ctx, target, session, in_recovery).await;
-    sheet.push(check.took(started));
+    sheet.push(lag::run(ctx, target, &facts).took(started));
 }

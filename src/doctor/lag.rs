@@ -2,40 +2,32 @@
 //! `now() - pg_last_xact_replay_timestamp()`, taken as 0 when everything
 //! received is replayed (the timestamp only moves when the primary writes).
 
-use super::session::Session;
+use super::probe::Facts;
 use super::sheet::CheckId;
 use super::{Check, Ctx};
 use crate::catalog::Role;
 use crate::target::Target;
 
-const LAG_SQL: &str = "select pg_is_in_recovery(), \
-    coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false), \
-    extract(epoch from now() - pg_last_xact_replay_timestamp())";
-
-/// Runs the check.
-pub async fn run(
-    ctx: &Ctx<'_>,
-    target: &Target<'_>,
-    session: &Session,
-    replica: Option<bool>,
-) -> Check {
+/// Judges the lag from the probe query's answers.
+pub fn run(ctx: &Ctx<'_>, target: &Target<'_>, facts: &Result<Facts, String>) -> Check {
     if target.endpoint.role != Role::Read {
         return Check::skip(CheckId::Lag, "judged on read endpoints only");
     }
-    if replica == Some(false) {
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => return Check::warn(CheckId::Lag, format!("the lag could not be read: {e}")),
+    };
+    if facts.in_recovery == Some(false) {
         return Check::skip(
             CheckId::Lag,
             "not a replica (see routing): no lag to measure",
         );
     }
-    let row = match session.row(LAG_SQL, ctx.layer_timeout()).await {
-        Ok(row) => row,
-        Err(e) => return Check::warn(CheckId::Lag, format!("the lag could not be read: {e}")),
-    };
-    let cell = |i: usize| row.get(i).cloned().flatten();
-    let caught_up = cell(1).as_deref() == Some("t");
-    let seconds: Option<f64> = cell(2).and_then(|s| s.parse().ok());
-    judge(caught_up, seconds, ctx.opts.max_lag.as_secs_f64())
+    judge(
+        facts.caught_up,
+        facts.replay_age,
+        ctx.opts.max_lag.as_secs_f64(),
+    )
 }
 
 /// The verdict from the replica's answers.

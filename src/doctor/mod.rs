@@ -15,6 +15,7 @@ pub mod junit;
 mod lag;
 mod password_probe;
 mod pooler;
+mod probe;
 pub mod render;
 mod routing;
 mod session;

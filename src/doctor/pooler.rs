@@ -1,19 +1,30 @@
 //! Check `pooler`: is a pooler answering, in which mode, does that match
 //! the catalog, and what will not work there.
 //!
-//! Detection, all through the simple query protocol:
-//! - `inet_server_port()` differs from the port dialled (PgBouncer talks to
-//!   PostgreSQL over a unix socket or another port);
-//! - a login to database `pgbouncer` answers `not allowed` or `SHOW VERSION`
-//!   (plain PostgreSQL: 3D000);
-//! - mode: read `pg_backend_pid()` on session A; session B opens a
-//!   transaction; read it on A again. In transaction mode B gets A's server
-//!   connection or A gets another; in session mode neither happens.
+//! Detection by what only a pooler does, never by addresses or ports (a
+//! direct server behind a `LoadBalancer` Service, kube-proxy or NAT listens on
+//! another address and port than the one dialled):
+//! - PostgreSQL announces its backend's process id at login
+//!   (`BackendKeyData`); PgBouncer (and every other pooler) hands each
+//!   client a random cancel key of its own. The announced id differs from
+//!   `pg_backend_pid()` (from the one probe query) exactly behind a pooler.
+//! - Only when that cannot be read: a login to database `pgbouncer` answers
+//!   `not allowed` or `SHOW VERSION` (plain PostgreSQL: 3D000).
+//! - mode, behind a pooler: after the probe query released session A's
+//!   server connection, session B opens a transaction; A reads
+//!   `pg_backend_pid()` again. In transaction mode B got A's server
+//!   connection or A gets another; in session mode neither happens. B is
+//!   opened alongside A's login when the catalog says pooled (so it costs
+//!   no round trips of its own), otherwise only once a pooler is found.
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
-use super::session::Session;
+use futures_util::future::{Either, select};
+
+use super::probe::Facts;
+use super::session::{Session, SessionError};
 use super::sheet::CheckId;
 use super::{Check, Ctx};
 use crate::catalog::{Cluster, PoolMode, PoolerKind, Role};
@@ -35,45 +46,104 @@ pub enum Found {
     Unknown(String),
 }
 
+type Opening<'a> = Pin<Box<dyn Future<Output = Result<Session, SessionError>> + 'a>>;
+
+/// A second session for the pool-mode probe, opened ahead of need.
+#[derive(Default)]
+pub enum Spare<'a> {
+    /// None asked for.
+    #[default]
+    Idle,
+    /// Logging in.
+    Opening(Opening<'a>),
+    /// Logged in (or failed).
+    Open(Box<Result<Session, SessionError>>),
+}
+
+impl<'a> Spare<'a> {
+    /// Starts opening a session; it progresses while the caller awaits
+    /// other work through [`Spare::alongside`].
+    pub fn opening(login: impl Future<Output = Result<Session, SessionError>> + 'a) -> Spare<'a> {
+        Spare::Opening(Box::pin(login))
+    }
+
+    /// Awaits `work` while the spare session keeps logging in.
+    pub async fn alongside<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let Spare::Opening(opening) = self else {
+            return work.await;
+        };
+        let mut work = pin!(work);
+        match select(work.as_mut(), opening.as_mut()).await {
+            Either::Left((done, _)) => done,
+            Either::Right((opened, _)) => {
+                *self = Spare::Open(Box::new(opened));
+                work.await
+            }
+        }
+    }
+
+    /// The session, when one was asked for.
+    async fn take(&mut self) -> Option<Result<Session, SessionError>> {
+        match std::mem::take(self) {
+            Spare::Idle => None,
+            Spare::Opening(opening) => Some(opening.await),
+            Spare::Open(opened) => Some(*opened),
+        }
+    }
+}
+
 /// Runs the check.
 pub async fn run(
     ctx: &Ctx<'_>,
     target: &Target<'_>,
     session: &Session,
-    dialled: SocketAddr,
-) -> Check {
-    let found = detect(ctx, session, dialled.port()).await;
+    facts: &Result<Facts, String>,
+    spare: &mut Spare<'_>,
+) -> (Check, Found) {
+    let found = detect(ctx, session, facts, spare).await;
     let expected = target
         .endpoint
         .pooled
         .then_some(target.cluster.pooler)
         .filter(|p| p.kind != PoolerKind::None);
-    judge(&found, expected.map(|p| p.mode), target.cluster)
+    let check = judge(&found, expected.map(|p| p.mode), target.cluster);
+    (check, found)
 }
 
-async fn detect(ctx: &Ctx<'_>, session: &Session, port: u16) -> Found {
+async fn detect(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    facts: &Result<Facts, String>,
+    spare: &mut Spare<'_>,
+) -> Found {
     let t = ctx.layer_timeout();
-    let row = match session
-        .row(
-            "select coalesce(inet_server_port()::text, 'a unix socket'), pg_backend_pid()::text",
-            t,
-        )
-        .await
-    {
-        Ok(row) => row,
-        Err(e) => return Found::Unknown(format!("inet_server_port() failed: {e}")),
+    let backend_pid = facts.as_ref().ok().and_then(|f| f.backend_pid);
+    let (pooled, version) = match by_cancel_key(session.announced_pid, backend_pid) {
+        Some(pooled) => (Some(pooled), None),
+        None => pgbouncer_console(session, t).await,
     };
-    let server_port = row.first().cloned().flatten().unwrap_or_default();
-    let pid = row.get(1).cloned().flatten().unwrap_or_default();
-    let by_port = server_port != port.to_string();
-    let (console, version) = pgbouncer_console(session, t).await;
-    if !by_port && console != Some(true) {
-        return Found::Direct;
+    match (pooled, backend_pid) {
+        (Some(false), _) => Found::Direct,
+        (None, _) => Found::Unknown(match facts {
+            Err(e) => format!("pg_backend_pid() failed: {e}"),
+            Ok(_) => "neither the login's process id nor database pgbouncer told".into(),
+        }),
+        (Some(true), Some(pid)) => Found::Pooled {
+            version,
+            mode: mode(session, pid, spare, t).await,
+        },
+        (Some(true), None) => Found::Pooled {
+            version,
+            mode: Err("pg_backend_pid() did not answer".into()),
+        },
     }
-    Found::Pooled {
-        version,
-        mode: mode(session, &pid, t).await,
-    }
+}
+
+/// Whether a pooler answers, from the process id announced at login and the
+/// one serving queries: PostgreSQL announces its own backend's, a pooler a
+/// random key of its own. `None` when either is unknown.
+fn by_cancel_key(announced: Option<i32>, serving: Option<i32>) -> Option<bool> {
+    Some(announced? != serving?)
 }
 
 /// Logs in to database `pgbouncer`. `Some(true)`: it is PgBouncer's
@@ -100,22 +170,34 @@ async fn pgbouncer_console(session: &Session, t: Duration) -> (Option<bool>, Opt
 
 /// The pool mode, by watching backend pids while another session holds a
 /// transaction.
-async fn mode(a: &Session, pid1: &str, t: Duration) -> Result<PoolMode, String> {
-    let b = a
-        .another(None, t)
-        .await
-        .map_err(|e| format!("a second session failed: {e}"))?;
+async fn mode(
+    a: &Session,
+    pid1: i32,
+    spare: &mut Spare<'_>,
+    t: Duration,
+) -> Result<PoolMode, String> {
+    let pid1 = pid1.to_string();
+    let b = match spare.take().await {
+        Some(opened) => opened,
+        None => a.another(None, t).await,
+    }
+    .map_err(|e| format!("a second session failed: {e}"))?;
     let held = match b.row("begin; select pg_backend_pid()::text", t).await {
         Ok(row) => row.first().cloned().flatten().unwrap_or_default(),
         Err(e) if e.to_string().contains("statement pooling") => return Ok(PoolMode::Statement),
         Err(e) => return Err(format!("a transaction on a second session failed: {e}")),
     };
+    // B's rollback may overtake A's query: in transaction mode A then gets
+    // B's released server (A's old one, or another: pid2 != pid1 either
+    // way); in session mode A keeps its own. So both go at once.
     let short = t.min(Duration::from_secs(2));
-    let again = a.row("select pg_backend_pid()::text", short).await;
-    let _ = b.row("rollback", t).await;
+    let (again, _) = futures_util::join!(
+        a.row("select pg_backend_pid()::text", short),
+        b.row("rollback", t)
+    );
     match again {
         // A had to wait while B held the only server connection: A had lost its own
-        Err(super::session::SessionError::Timeout(_)) => Ok(PoolMode::Transaction),
+        Err(SessionError::Timeout(_)) => Ok(PoolMode::Transaction),
         Err(e) => Err(format!("the first session failed: {e}")),
         Ok(row) => {
             let pid2 = row.first().cloned().flatten().unwrap_or_default();
@@ -133,7 +215,7 @@ pub fn judge(found: &Found, expected: Option<PoolMode>, cluster: &Cluster) -> Ch
     match (found, expected) {
         (Found::Unknown(why), _) => Check::warn(CheckId::Pooler, format!("could not tell whether a pooler answers: {why}")),
         (Found::Direct, None) => Check::ok(CheckId::Pooler, "no pooler: PostgreSQL answers directly, as the catalog says")
-            .detail("session features (SET, LISTEN, advisory locks, temp tables, prepared statements) work here"),
+            .detail("the server process is the one announced at login (a pooler announces its own cancel key); session features (SET, LISTEN, advisory locks, temp tables, prepared statements) work here"),
         (Found::Direct, Some(m)) => Check::warn(
             CheckId::Pooler,
             format!("PostgreSQL answers directly, but the catalog says a pooler in {m} mode"),
@@ -205,5 +287,18 @@ fn limits(mode: PoolMode, cluster: &Cluster) -> String {
             "will not work through it: SET/RESET (use SET LOCAL), LISTEN, session advisory locks (use pg_advisory_xact_lock), temporary tables beyond one transaction (ON COMMIT DROP), WITH HOLD cursors, LOAD{}; {prepared}",
             if mode == PoolMode::Statement { ", multi-statement transactions" } else { "" }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_cancel_key;
+
+    #[test]
+    fn a_pooler_is_told_by_its_own_cancel_key_not_by_ports() {
+        assert_eq!(by_cancel_key(Some(4242), Some(4242)), Some(false));
+        assert_eq!(by_cancel_key(Some(-1_939_576_311), Some(4242)), Some(true));
+        assert_eq!(by_cancel_key(None, Some(4242)), None);
+        assert_eq!(by_cancel_key(Some(4242), None), None);
     }
 }

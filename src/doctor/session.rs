@@ -1,5 +1,7 @@
-//! A PostgreSQL session for the checks after login, through tokio-postgres
-//! over the same rustls verification as the endpoint's sslmode. Only the
+//! A PostgreSQL session for the checks after login, through tokio-postgres:
+//! either on the very connection the TLS checks ran on (its certificate
+//! already judged as the endpoint's sslmode says), or on a new one with the
+//! same rustls verification. Only the
 //! simple query protocol is used: `query` would prepare *named* statements,
 //! which is exactly what breaks behind a transaction-mode pooler.
 
@@ -7,9 +9,12 @@ use std::error::Error as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
+use tokio_rustls::client::TlsStream;
 
 use crate::catalog::SslMode;
 use crate::tls::{self, Roots, TlsError, Verify};
@@ -83,6 +88,10 @@ impl std::fmt::Display for SessionError {
 pub struct Session {
     /// The client.
     pub client: Client,
+    /// The process id the server announced at login (`BackendKeyData`), on
+    /// sessions opened over a checked stream. PostgreSQL announces its own
+    /// backend's; a pooler hands every client a random cancel key.
+    pub announced_pid: Option<i32>,
     config: Config,
     tls: Tls,
 }
@@ -101,30 +110,77 @@ pub struct Login<'a> {
     pub database: &'a str,
 }
 
-impl Session {
-    /// Logs in.
-    pub async fn open(
-        login: &Login<'_>,
-        tls: Tls,
-        timeout: Duration,
-    ) -> Result<Session, SessionError> {
+impl Login<'_> {
+    fn config(&self, tls: &Tls, timeout: Duration) -> Config {
         let mut config = Config::new();
         config
-            .host(login.host)
-            .hostaddr(login.addr.ip())
-            .port(login.addr.port())
-            .user(login.user)
-            .password(login.password)
-            .dbname(login.database)
+            .host(self.host)
+            .hostaddr(self.addr.ip())
+            .port(self.addr.port())
+            .user(self.user)
+            .password(self.password)
+            .dbname(self.database)
             .application_name("pgconn doctor")
             .connect_timeout(timeout)
             .ssl_mode(match tls {
                 Tls::Off => PgSslMode::Disable,
                 Tls::Rustls(_) => PgSslMode::Require,
             });
+        config
+    }
+}
+
+/// A connection the TLS checks already ran on: plain TCP (sslmode=disable)
+/// or TLS whose certificate was judged good enough for the sslmode.
+pub enum Checked {
+    /// sslmode=disable.
+    Plain(TcpStream),
+    /// TLS, past the certificate checks.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Session {
+    /// Logs in on a new connection (TLS verified by rustls as `tls` says).
+    pub async fn open(
+        login: &Login<'_>,
+        tls: Tls,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
+        let config = login.config(&tls, timeout);
         let client = connect(&config, &tls, timeout).await?;
         Ok(Session {
             client,
+            announced_pid: None,
+            config,
+            tls,
+        })
+    }
+
+    /// Logs in on the connection the TLS checks ran on: no second TCP
+    /// connection or TLS handshake. `tls` is kept for [`Session::another`].
+    pub async fn open_on(
+        stream: Checked,
+        login: &Login<'_>,
+        tls: Tls,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
+        let config = login.config(&tls, timeout);
+        let mut raw = config.clone();
+        raw.ssl_mode(PgSslMode::Disable);
+        let attempt = async {
+            match stream {
+                Checked::Plain(s) => Ok(spawned(raw.connect_raw(s, NoTls).await?)),
+                Checked::Tls(s) => Ok(spawned(raw.connect_raw(*s, NoTls).await?)),
+            }
+        };
+        let client = tokio::time::timeout(timeout, Box::pin(attempt))
+            .await
+            .map_err(|_| SessionError::Timeout(timeout))?
+            .map_err(SessionError::Pg)?;
+        let announced_pid = announced_pid(&client).await;
+        Ok(Session {
+            client,
+            announced_pid,
             config,
             tls,
         })
@@ -143,6 +199,7 @@ impl Session {
         let client = connect(&config, &self.tls, timeout).await?;
         Ok(Session {
             client,
+            announced_pid: None,
             config,
             tls: self.tls.clone(),
         })
@@ -162,6 +219,32 @@ impl Session {
     }
 }
 
+/// Runs the connection's I/O in a task of its own.
+fn spawned<S, T>((client, conn): (Client, tokio_postgres::Connection<S, T>)) -> Client
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move { drop(conn.await) });
+    client
+}
+
+/// The process id of the `BackendKeyData` the server sent at login, read
+/// from the cancel request tokio-postgres would send (written to memory,
+/// never to the network).
+async fn announced_pid(client: &Client) -> Option<i32> {
+    let (mut ours, theirs) = tokio::io::duplex(64);
+    client
+        .cancel_token()
+        .cancel_query_raw(theirs, NoTls)
+        .await
+        .ok()?;
+    let mut request = [0u8; 16];
+    ours.read_exact(&mut request).await.ok()?;
+    let pid: [u8; 4] = request[8..12].try_into().ok()?;
+    Some(i32::from_be_bytes(pid))
+}
+
 fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
     messages
         .iter()
@@ -179,19 +262,11 @@ fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
 async fn connect(config: &Config, tls: &Tls, timeout: Duration) -> Result<Client, SessionError> {
     let attempt = async {
         match tls {
-            Tls::Off => {
-                let (client, conn) = config.connect(NoTls).await?;
-                tokio::spawn(async move { drop(conn.await) });
-                Ok(client)
-            }
-            Tls::Rustls(make) => {
-                let (client, conn) = config.connect(make.clone()).await?;
-                tokio::spawn(async move { drop(conn.await) });
-                Ok(client)
-            }
+            Tls::Off => Ok(spawned(config.connect(NoTls).await?)),
+            Tls::Rustls(make) => Ok(spawned(config.connect(make.clone()).await?)),
         }
     };
-    tokio::time::timeout(timeout, attempt)
+    tokio::time::timeout(timeout, Box::pin(attempt))
         .await
         .map_err(|_| SessionError::Timeout(timeout))?
         .map_err(SessionError::Pg)

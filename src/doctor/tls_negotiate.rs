@@ -1,8 +1,10 @@
 //! Check `tls.negotiate`: send the `SSLRequest`, expect `S`, complete a TLS
 //! handshake (any certificate accepted here: the certificate is judged by
-//! the three checks after this one).
+//! the three checks after this one). The TLS stream is handed on: once the
+//! certificate passed, the login runs on it.
 
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use super::sheet::CheckId;
 use super::{Check, Ctx};
@@ -10,12 +12,15 @@ use crate::catalog::Endpoint;
 use crate::knowledge;
 use crate::tls::probe::{self, Handshake, SslAnswer};
 
-/// Runs the check; the handshake when TLS was established.
+/// What an established TLS connection showed, and the connection.
+pub type Established = (Handshake, TlsStream<TcpStream>);
+
+/// Runs the check; the handshake and stream when TLS was established.
 pub async fn run(
     ctx: &Ctx<'_>,
     ep: &Endpoint,
     mut stream: TcpStream,
-) -> (Check, Option<Handshake>) {
+) -> (Check, Option<Established>) {
     let timeout = ctx.layer_timeout();
     let answer = match tokio::time::timeout(timeout, probe::ssl_request(&mut stream)).await {
         Err(_) => return (no_answer(timeout.as_secs_f64()), None),
@@ -66,7 +71,11 @@ fn refused(answer: &SslAnswer) -> Check {
     }
 }
 
-async fn handshake(ctx: &Ctx<'_>, ep: &Endpoint, stream: TcpStream) -> (Check, Option<Handshake>) {
+async fn handshake(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    stream: TcpStream,
+) -> (Check, Option<Established>) {
     let timeout = ctx.layer_timeout();
     match tokio::time::timeout(timeout, probe::handshake(stream, &ep.host)).await {
         Err(_) => (
@@ -89,7 +98,7 @@ async fn handshake(ctx: &Ctx<'_>, ep: &Endpoint, stream: TcpStream) -> (Check, O
             };
             (check.hint(hint), None)
         }
-        Ok(Ok(h)) => {
+        Ok(Ok((h, tls))) => {
             let check = Check::ok(
                 CheckId::TlsNegotiate,
                 format!("TLS established ({}, {})", h.version, h.cipher),
@@ -98,7 +107,7 @@ async fn handshake(ctx: &Ctx<'_>, ep: &Endpoint, stream: TcpStream) -> (Check, O
                 "the server answered S to the SSLRequest and sent {} certificate(s)",
                 h.chain.len()
             ));
-            (check, Some(h))
+            (check, Some((h, tls)))
         }
     }
 }

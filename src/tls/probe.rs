@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 use super::{TlsError, Verify, client_config};
 
@@ -103,12 +104,17 @@ pub enum HandshakeError {
 }
 
 /// Completes a handshake on a stream whose `SSLRequest` was accepted,
-/// accepting any certificate, and returns what the server showed.
-pub async fn handshake(stream: TcpStream, host: &str) -> Result<Handshake, HandshakeError> {
+/// accepting any certificate; returns what the server showed and the open
+/// TLS stream. Nothing on it is verified yet: the caller judges [`Handshake::chain`] as its sslmode says
+/// before it sends anything secret (a password) over it.
+pub async fn handshake(
+    stream: TcpStream,
+    host: &str,
+) -> Result<(Handshake, TlsStream<TcpStream>), HandshakeError> {
     let config = client_config(None, Verify::Nothing)?;
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| HandshakeError::Name(host.to_string()))?;
-    let mut tls = TlsConnector::from(Arc::new(config))
+    let tls = TlsConnector::from(Arc::new(config))
         .connect(name, stream)
         .await
         .map_err(|e| HandshakeError::Failed(e.to_string()))?;
@@ -125,12 +131,12 @@ pub async fn handshake(stream: TcpStream, host: &str) -> Result<Handshake, Hands
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_default();
-    let _ = tls.shutdown().await;
-    Ok(Handshake {
+    let shown = Handshake {
         chain,
         version,
         cipher,
-    })
+    };
+    Ok((shown, tls))
 }
 
 /// `TLSv1_3` → `TLSv1.3`.
