@@ -270,9 +270,29 @@ def lab_secrets(secrets_dir):
     return out
 
 
+# The organisation's shared catalog, published as a ConfigMap (`--catalog
+# k8s:platform/pgconn-catalog`): the lab's clusters with no credential
+# preferences, which each user's overlay adds.
+ORG_CATALOG = """version: 1
+domain: {domain}
+shared_ips: {{ write: 127.20.0.1, read: 127.20.0.2, admin: 127.20.0.3 }}
+pooler: {{ kind: pgbouncer, mode: transaction }}
+clusters:
+  temporal-db:
+    namespace: temporal
+    port: 5432
+    database: temporal
+    endpoints: {{ write: {{}}, read: {{}}, admin: {{ allowed_source_ranges: [127.0.0.0/8] }} }}
+    users:
+      temporal: {{ roles: [write, read] }}
+      platform_admin: {{ roles: [admin] }}
+"""
+
+
 def lab_objects(secrets_dir, domain, ca_pem):
     objs = [namespace(n) for n in ("default", "temporal", "platform")]
     objs += [configmap(n, "kube-root-ca.crt", {"ca.crt": ca_pem}) for n in ("default", "temporal", "platform")]
+    objs.append(configmap("platform", "pgconn-catalog", {"catalog.yaml": ORG_CATALOG.format(domain=domain)}))
     objs += lab_secrets(secrets_dir)
     objs += zalando(secrets_dir, domain)
     objs += cloudnativepg(domain)

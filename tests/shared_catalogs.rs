@@ -357,3 +357,70 @@ fn a_remote_catalog_with_a_command_source_is_refused_and_the_command_never_runs(
     );
     assert!(!marker.exists(), "the remote catalog's command ran");
 }
+
+#[test]
+fn a_config_map_catalog_is_read_with_the_users_kubeconfig_and_logs_in() {
+    let Some(lab) = crate::support::lab::Lab::get() else {
+        eprintln!("skipped: lab not running");
+        return;
+    };
+    let kubeconfig = lab.var("PGCONN_LAB_KUBECONFIG").expect("lab kubeconfig");
+    // the object, as the real kubectl reads it
+    let kubectl = lab.var("PGCONN_LAB_KUBECTL").expect("kubectl in the lab");
+    let mut cmd = Command::new(kubectl);
+    cmd.args([
+        "get",
+        "configmap",
+        "pgconn-catalog",
+        "-n",
+        "platform",
+        "-o",
+        "jsonpath={.data.catalog\\.yaml}",
+    ])
+    .env("KUBECONFIG", kubeconfig)
+    .env("HOME", std::env::temp_dir());
+    let published =
+        crate::support::run::run(cmd, None, std::time::Duration::from_secs(60)).success();
+    assert!(published.contains("temporal-db"), "{published}");
+
+    // my overlay: the organisation's catalog plus my credential and CA
+    let home = Scratch::new();
+    let mine = home.write(
+        "mine.yaml",
+        &format!(
+            "version: 1\ninclude: [\"k8s:platform/pgconn-catalog\"]\nsslrootcert: \"{}\"\nclusters:\n  temporal-db:\n    users:\n      \
+             temporal: {{ roles: [write, read], credentials: [ {{ env: {{ var: MY_PW }} }} ] }}\n",
+            lab.ca_cert().display()
+        ),
+    );
+    let pgconn = |args: &[&str], context: Option<&str>| {
+        let mut p = Pgconn::new(&["--catalog", mine.to_str().unwrap()])
+            .args(args)
+            .user_in(home.path())
+            .env("KUBECONFIG", kubeconfig)
+            .env("MY_PW", lab.password("temporal-db", "temporal"));
+        if let Some(c) = context {
+            p = p.args(["--context", c]);
+        }
+        p.run()
+    };
+    let show = pgconn(&["show", "temporal-db"], None).success();
+    assert!(
+        show.contains("defined at   k8s:platform/pgconn-catalog:6"),
+        "{show}"
+    );
+    assert!(
+        show.contains("temporal (default for write, read; from ") && show.contains("mine.yaml:"),
+        "{show}"
+    );
+    // psql logs in with the URL built from the ConfigMap's endpoints
+    let url = pgconn(&["url", "temporal-db", "--read"], None).success();
+    let r = lab.psql(&[url.trim(), "-tAc", "select pg_is_in_recovery()"], &[]);
+    assert_eq!(
+        r.expect_ok(),
+        "t",
+        "the read endpoint of the published catalog: {r:#?}"
+    );
+    // a context that may not read the platform namespace: a clear error, no fallback
+    pgconn(&["ls"], Some("lab-expired")).fails_with(2, &["k8s:platform/pgconn-catalog", "401"]);
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::node::{Node, Value};
-use super::remote::{self, Remote};
+use super::remote::{self, Fetching, Remote};
 use super::{CatalogError, Diagnostic, Severity, read_tree_named, trust};
 
 /// A catalog with its includes laid under it.
@@ -82,12 +82,12 @@ struct Assembler {
     stack: Vec<String>,
     allow_code: bool,
     refresh: Duration,
-    force: bool,
+    fetching: Fetching,
 }
 
 /// Reads the includes of the catalog `text` found at `origin` (a local path
 /// or a URL) and lays it over them.
-pub fn assemble(origin: &Path, text: &str, force_refresh: bool) -> Result<Assembled, CatalogError> {
+pub fn assemble(origin: &Path, text: &str, fetching: &Fetching) -> Result<Assembled, CatalogError> {
     let origin = match Remote::parse(&origin.display().to_string()) {
         Some(remote) => Origin::Remote(with_pin(&remote?)),
         None => Origin::Local(origin.to_path_buf()),
@@ -98,7 +98,7 @@ pub fn assemble(origin: &Path, text: &str, force_refresh: bool) -> Result<Assemb
         stack: vec![key_of(&origin)],
         allow_code: false,
         refresh: remote::DEFAULT_REFRESH,
-        force: force_refresh,
+        fetching: fetching.clone(),
     };
     let root = a.document(&origin, text, true)?;
     Ok(Assembled {
@@ -208,7 +208,7 @@ impl Assembler {
             }
             Origin::Remote(name) => {
                 let remote = Remote::parse(name).expect("a remote origin parses")?;
-                let fetched = remote::fetch(&remote, self.refresh, self.force)?;
+                let fetched = remote::fetch(&remote, self.refresh, &self.fetching)?;
                 self.notes.extend(fetched.note);
                 Ok(fetched.text)
             }

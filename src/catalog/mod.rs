@@ -239,16 +239,20 @@ pub struct Loaded {
 
 /// The validated catalog at `path`, from a current snapshot when the file is
 /// large (see [`snapshot`]); warnings are not kept. `catalog validate` uses
-/// [`load`], which always reads the file.
-pub fn load_fast(path: &Path) -> Result<Loaded, CatalogError> {
-    if let Some(catalog) = snapshot::read(path) {
+/// [`load`], which always reads the file. Remote includes are fetched as
+/// `fetching` says (with `force`, never from a snapshot).
+pub fn load_fast(path: &Path, fetching: &remote::Fetching) -> Result<Loaded, CatalogError> {
+    if !fetching.force
+        && let Some(catalog) = snapshot::read(path)
+    {
         return Ok(Loaded {
             catalog,
             warnings: Vec::new(),
             notes: Vec::new(),
         });
     }
-    let loaded = load(path)?;
+    let text = read_text(path, MAX_BYTES)?;
+    let loaded = load_source(path, &text, fetching)?;
     // a catalog with includes changes when they do: never snapshotted
     if loaded.catalog.sources.len() <= 1 {
         snapshot::write(path, &loaded.catalog);
@@ -288,11 +292,11 @@ pub fn open(
     found: Discovery,
     store: Option<&trust::TrustStore>,
     purpose: Purpose,
-    force_refresh: bool,
+    fetching: &remote::Fetching,
 ) -> Result<Opened, CatalogError> {
     if let Some(remote) = remote::Remote::parse(&found.path.display().to_string()) {
-        let fetched = remote::fetch(&remote?, remote::DEFAULT_REFRESH, force_refresh)?;
-        let loaded = load_source(&found.path, &fetched.text, force_refresh)?;
+        let fetched = remote::fetch(&remote?, remote::DEFAULT_REFRESH, fetching)?;
+        let loaded = load_source(&found.path, &fetched.text, fetching)?;
         let trust = Trust::ByPlace(found.reason);
         let mut notes = fetched.note.into_iter().collect::<Vec<_>>();
         notes.extend(loaded.notes);
@@ -305,11 +309,7 @@ pub fn open(
     }
     trust::check_owner_and_mode(&found.path)?;
     if !trust::needs_recorded_trust(found.reason) {
-        let loaded = if force_refresh {
-            load_refreshed(&found.path)?
-        } else {
-            load_fast(&found.path)?
-        };
+        let loaded = load_fast(&found.path, fetching)?;
         let trust = Trust::ByPlace(found.reason);
         return Ok(Opened {
             found,
@@ -336,22 +336,13 @@ pub fn open(
             edited: store.is_some_and(|s| s.knows(&canonical)),
         });
     }
-    let loaded = load_source(&found.path, &text, force_refresh)?;
+    let loaded = load_source(&found.path, &text, fetching)?;
     Ok(Opened {
         found,
         trust,
         catalog: loaded.catalog,
         notes: loaded.notes,
     })
-}
-
-/// Reads the catalog at `path` and refetches its remote includes now.
-fn load_refreshed(path: &Path) -> Result<Loaded, CatalogError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_source(path, &text, true)
 }
 
 /// The bytes a working-directory catalog is trusted by: its own and those
@@ -400,7 +391,7 @@ pub fn load_for_completion(found: Discovery, store: Option<&TrustStore>) -> Opti
     }
     // an untrusted working-directory catalog is not even parsed: pressing TAB
     // in a cloned repository must not read what it says
-    open(found, store, Purpose::Use, false)
+    open(found, store, Purpose::Use, &remote::Fetching::default())
         .ok()
         .map(|o| o.catalog)
 }
@@ -460,13 +451,17 @@ pub fn document_as_json(path: &Path) -> Result<serde_json::Value, CatalogError> 
 
 /// Validates catalog text as if read from `path` (whose extension picks the format).
 pub fn load_str(path: &Path, text: &str) -> Result<Loaded, CatalogError> {
-    load_source(path, text, false)
+    load_source(path, text, &remote::Fetching::default())
 }
 
 /// Validates catalog text found at `path` (a file or URL) with its includes
-/// laid under it; `force_refresh` refetches remote includes.
-pub fn load_source(path: &Path, text: &str, force_refresh: bool) -> Result<Loaded, CatalogError> {
-    let assembled = include::assemble(path, text, force_refresh)?;
+/// laid under it, fetched as `fetching` says.
+pub fn load_source(
+    path: &Path,
+    text: &str,
+    fetching: &remote::Fetching,
+) -> Result<Loaded, CatalogError> {
+    let assembled = include::assemble(path, text, fetching)?;
     let mut report = fields::Report::default();
     let mut catalog = parse::catalog(&assembled.root, path, &mut report);
     for d in &mut report.diagnostics {

@@ -1,6 +1,8 @@
 //! Catalogs from elsewhere, so one catalog can serve a whole organisation:
 //! `https://…` (TLS verified against the OS roots plus
-//! `$PGCONN_CATALOG_CACERT`), optionally pinned with `#sha256=<hex>`.
+//! `$PGCONN_CATALOG_CACERT`), optionally pinned with `#sha256=<hex>`, and
+//! `k8s:NAMESPACE/NAME[/KEY]`, a `ConfigMap` read with the user's kubeconfig
+//! (`--context`, else the current context).
 //!
 //! Every answer is kept in the user cache dir and revalidated (`ETag`,
 //! `Last-Modified`) at most every `refresh`; `pgconn catalog refresh` forces
@@ -8,8 +10,6 @@
 //! stderr line says how old it is; with no copy it is an error naming the
 //! source. A pin that does not match is an error, never a fallback.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::CatalogError;
 use super::trust::digest;
+use crate::atomic_file::{self, Mode, Symlinks};
 
 /// How often a cached copy is revalidated unless the catalog says otherwise.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(600);
@@ -27,14 +28,28 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest catalog accepted from the network.
 const MAX_BYTES: usize = 8 << 20;
 
+/// How remote sources are fetched in this run.
+#[derive(Debug, Clone, Default)]
+pub struct Fetching {
+    /// Refetch now, whatever the age of the cached copy (`catalog refresh`).
+    pub force: bool,
+    /// `--context`: the kubeconfig context for `k8s:` sources.
+    pub kube_context: Option<String>,
+}
+
 /// A catalog source that is not a local file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remote {
-    /// The URL without its fragment.
+    /// The URL without its fragment (or the `k8s:` source as written).
     pub url: String,
     /// `#sha256=<hex>`: the content must hash to this.
     pub pin: Option<String>,
+    /// For `k8s:`: the `ConfigMap`'s namespace, name and key.
+    pub config_map: Option<(String, String, String)>,
 }
+
+/// The key a `k8s:` source reads when it names none.
+const DEFAULT_KEY: &str = "catalog.yaml";
 
 impl Remote {
     /// The source `text` names, if it is remote; an error for `http://`
@@ -45,6 +60,9 @@ impl Remote {
                 source_name: text.to_string(),
                 reason: "a catalog is only fetched over https://".into(),
             }));
+        }
+        if let Some(rest) = text.strip_prefix("k8s:") {
+            return Some(config_map(text, rest));
         }
         if !text.starts_with("https://") {
             return None;
@@ -62,8 +80,29 @@ impl Remote {
         Some(Ok(Remote {
             url: url.to_string(),
             pin,
+            config_map: None,
         }))
     }
+}
+
+fn config_map(text: &str, rest: &str) -> Result<Remote, CatalogError> {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (ns, name, key) = match parts.as_slice() {
+        [ns, name] => (*ns, *name, DEFAULT_KEY),
+        [ns, name, key] => (*ns, *name, *key),
+        _ => ("", "", ""),
+    };
+    if ns.is_empty() || name.is_empty() || key.is_empty() {
+        return Err(CatalogError::Remote {
+            source_name: text.to_string(),
+            reason: "a ConfigMap source is k8s:NAMESPACE/NAME or k8s:NAMESPACE/NAME/KEY".into(),
+        });
+    }
+    Ok(Remote {
+        url: text.to_string(),
+        pin: None,
+        config_map: Some((ns.into(), name.into(), key.into())),
+    })
 }
 
 /// A fetched catalog text and what the user should know about it.
@@ -121,19 +160,8 @@ fn write_cached(cached: &Cached) {
     let Ok(json) = serde_json::to_vec(cached) else {
         return;
     };
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&json)?;
-        std::fs::rename(&tmp, &file)
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = atomic_file::write(&file, &json, Mode::Exactly(0o600), Symlinks::Refuse);
     }
 }
 
@@ -154,8 +182,23 @@ fn pinned(remote: &Remote, body: &str) -> Result<(), CatalogError> {
 /// The catalog text of `remote`: the cached copy while younger than
 /// `refresh` (unless `force`), else revalidated or fetched; the last good
 /// copy with a note when the source cannot be reached.
-pub fn fetch(remote: &Remote, refresh: Duration, force: bool) -> Result<Fetched, CatalogError> {
-    let cached = read_cached(&remote.url);
+pub fn fetch(
+    remote: &Remote,
+    refresh: Duration,
+    fetching: &Fetching,
+) -> Result<Fetched, CatalogError> {
+    let force = fetching.force;
+    // a ConfigMap is per cluster: the kubeconfig context is part of its name
+    let key = match &remote.config_map {
+        Some(_) => {
+            let context = (fetching.kube_context.clone())
+                .or_else(crate::kube_client::current_context_cheap)
+                .unwrap_or_default();
+            format!("{}@{context}", remote.url)
+        }
+        None => remote.url.clone(),
+    };
+    let cached = read_cached(&key);
     if let Some(c) = &cached
         && !force
         && now().saturating_sub(c.confirmed_at) < refresh.as_secs()
@@ -167,7 +210,7 @@ pub fn fetch(remote: &Remote, refresh: Duration, force: bool) -> Result<Fetched,
             confirmed_at: c.confirmed_at,
         });
     }
-    match get(remote, cached.as_ref()) {
+    match get(remote, cached.as_ref(), fetching) {
         Ok(Answer::NotModified) if let Some(mut c) = cached => {
             c.confirmed_at = now();
             pinned(remote, &c.body)?;
@@ -185,7 +228,7 @@ pub fn fetch(remote: &Remote, refresh: Duration, force: bool) -> Result<Fetched,
         }) => {
             pinned(remote, &body)?;
             let c = Cached {
-                url: remote.url.clone(),
+                url: key,
                 etag,
                 last_modified,
                 confirmed_at: now(),
@@ -276,7 +319,10 @@ fn client() -> Result<reqwest::Client, String> {
 }
 
 /// One GET, conditional when a copy exists.
-fn get(remote: &Remote, cached: Option<&Cached>) -> Result<Answer, String> {
+fn get(remote: &Remote, cached: Option<&Cached>, fetching: &Fetching) -> Result<Answer, String> {
+    if let Some((ns, name, key)) = &remote.config_map {
+        return read_config_map(ns, name, key, fetching.kube_context.clone());
+    }
     let client = client()?;
     let mut request = client.get(&remote.url);
     if let Some(c) = cached {
@@ -314,6 +360,37 @@ fn get(remote: &Remote, cached: Option<&Cached>) -> Result<Answer, String> {
             body,
             etag,
             last_modified,
+        })
+    })?
+}
+
+/// The `ConfigMap`'s key, read with the user's kubeconfig.
+fn read_config_map(
+    ns: &str,
+    name: &str,
+    key: &str,
+    context: Option<String>,
+) -> Result<Answer, String> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    crate::net::runtime::block_on("the Kubernetes API server", FETCH_TIMEOUT * 2, async {
+        let Some((client, context, _)) =
+            crate::kube_client::connect(context, FETCH_TIMEOUT).await?
+        else {
+            return Err("no kubeconfig (KUBECONFIG, ~/.kube/config) to read it with".to_string());
+        };
+        let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, ns);
+        let map = api.get(name).await.map_err(|e| match e {
+            kube::Error::Api(status) => format!("{} ({context}): {}", status.code, status.message),
+            other => format!("{other} ({context})"),
+        })?;
+        let body = map
+            .data
+            .and_then(|mut data| data.remove(key))
+            .ok_or_else(|| format!("ConfigMap {ns}/{name} has no key `{key}`"))?;
+        Ok(Answer::Body {
+            body,
+            etag: None,
+            last_modified: None,
         })
     })?
 }

@@ -12,13 +12,13 @@
 //!   ([`check_owner_and_mode`]).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::CatalogError;
+use crate::atomic_file::{self, Mode, Symlinks};
 
 /// How far a catalog is trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,7 @@ impl TrustStore {
             .unwrap_or_default()
     }
 
-    /// Replaces the store atomically: a new 0600 file beside it, then rename.
+    /// Replaces the store atomically (0600, never through a symlink).
     fn write(&self, stored: &Stored) -> std::io::Result<()> {
         let dir = self.file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
@@ -204,15 +204,8 @@ impl TrustStore {
             version: 1,
             trusted: stored.trusted.clone(),
         })?;
-        let tmp = dir.join(format!(".trusted.json.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(&text).and_then(|()| file.sync_all())?;
-        std::fs::rename(&tmp, &self.file)
+        atomic_file::write(&self.file, &text, Mode::Exactly(0o600), Symlinks::Refuse)
+            .map_err(std::io::Error::other)
     }
 }
 

@@ -92,6 +92,16 @@ impl Context {
         Ok(opened.catalog)
     }
 
+    /// The catalog for a connection that `needs`: only described when no
+    /// password is fetched (`url`/`env --no-password`), else used.
+    pub fn catalog_for(&self, needs: super::Needs) -> Result<Catalog, Error> {
+        if needs.password {
+            self.catalog()
+        } else {
+            self.catalog_to_describe()
+        }
+    }
+
     /// The catalog with where it was found and how far it is trusted.
     pub fn open(&self, purpose: Purpose) -> Result<Opened, Error> {
         self.open_refreshing(purpose, false)
@@ -100,7 +110,11 @@ impl Context {
     /// Like [`Context::open`]; with `refresh`, remote sources are refetched now.
     pub fn open_refreshing(&self, purpose: Purpose, refresh: bool) -> Result<Opened, Error> {
         let found = self.discover()?;
-        let opened = cat::open(found, TrustStore::user().as_ref(), purpose, refresh)?;
+        let fetching = cat::remote::Fetching {
+            force: refresh,
+            kube_context: self.kube_context_name.clone(),
+        };
+        let opened = cat::open(found, TrustStore::user().as_ref(), purpose, &fetching)?;
         for note in &opened.notes {
             output::warning(self.err, note);
         }

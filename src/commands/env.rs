@@ -14,15 +14,8 @@ use crate::shellenv::{self, EnvFormat, GithubEnv, delimiter_for};
 /// Runs `env`.
 pub fn run(ctx: &Context, args: &EnvArgs) -> Result<Exit, Error> {
     super::check_prefix(args.prefix.as_deref())?;
-    let catalog = if args.no_password {
-        ctx.catalog_to_describe()?
-    } else {
-        ctx.catalog()?
-    };
-    let needs = Needs {
-        pin_ip: args.pin_ip,
-        password: !args.no_password,
-    };
+    let needs = Needs::unless_no_password(args.pin_ip, args.no_password);
+    let catalog = ctx.catalog_for(needs)?;
     let conn = connect(ctx, &catalog, &args.target, needs)?;
     let params = conn.params();
     let include = Include {

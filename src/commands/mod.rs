@@ -167,6 +167,16 @@ pub struct Needs {
     pub password: bool,
 }
 
+impl Needs {
+    /// A password unless `--no-password` was given.
+    pub fn unless_no_password(pin_ip: bool, no_password: bool) -> Self {
+        Needs {
+            pin_ip,
+            password: !no_password,
+        }
+    }
+}
+
 /// Resolves the target and, when asked, its credential; roots are named
 /// for the libpq on this machine.
 pub fn connect<'c>(

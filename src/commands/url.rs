@@ -10,15 +10,8 @@ use crate::output;
 /// Runs `url`.
 pub fn run(ctx: &Context, args: &UrlArgs) -> Result<Exit, Error> {
     let style = ctx.err;
-    let catalog = if args.no_password {
-        ctx.catalog_to_describe()?
-    } else {
-        ctx.catalog()?
-    };
-    let needs = Needs {
-        pin_ip: args.pin_ip,
-        password: !args.no_password,
-    };
+    let needs = Needs::unless_no_password(args.pin_ip, args.no_password);
+    let catalog = ctx.catalog_for(needs)?;
     let conn = connect(ctx, &catalog, &args.target, needs)?;
     let rendered = connstr::render(args.format, &conn.params())?;
     if ctx.verbose() {
