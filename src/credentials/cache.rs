@@ -35,15 +35,22 @@ pub struct Entry {
     pub expires_at: u64,
     /// The lease of dynamic credentials.
     pub lease: Option<Lease>,
-    /// `host:port` of the endpoint it was fetched for: never handed to another.
-    pub endpoint: String,
+    /// `host:port` of the cluster's endpoints when it was fetched: it is
+    /// never handed to any other (a catalog that moved an endpoint).
+    pub endpoints: Vec<String>,
 }
 
 /// The format version of entries; others are ignored (and refetched).
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 fn endpoint_of(target: &Target<'_>) -> String {
     format!("{}:{}", target.endpoint.host, target.endpoint.port)
+}
+
+fn endpoints_of(target: &Target<'_>) -> Vec<String> {
+    (target.cluster.endpoints.iter())
+        .map(|e| format!("{}:{}", e.host, e.port))
+        .collect()
 }
 
 impl std::fmt::Debug for Entry {
@@ -55,7 +62,7 @@ impl std::fmt::Debug for Entry {
             .field("source", &self.source)
             .field("expires_at", &self.expires_at)
             .field("lease", &self.lease)
-            .field("endpoint", &self.endpoint)
+            .field("endpoints", &self.endpoints)
             .finish()
     }
 }
@@ -149,7 +156,7 @@ impl Cache {
             source: credential.source.clone(),
             expires_at,
             lease: credential.lease.clone(),
-            endpoint: endpoint_of(target),
+            endpoints: endpoints_of(target),
         };
         self.write(target, label, &entry);
     }
@@ -168,7 +175,7 @@ impl Cache {
         source: &dyn Source,
     ) -> Option<Credential> {
         let mut entry = self.get(target, label)?;
-        if entry.endpoint != endpoint_of(target) {
+        if !entry.endpoints.contains(&endpoint_of(target)) {
             // fetched for another host or port (the catalog moved the endpoint)
             self.remove(target, label);
             return None;

@@ -78,7 +78,7 @@ pub async fn run(
             if refused && !target.endpoint.pooled {
                 let login = (cred.user.as_str(), login.password, database.as_str());
                 if let Some(cause) = password_probe::probe(ctx, target, tls, login).await {
-                    return (told_apart(&check, &cause, &cred.user, &cred.source), None);
+                    return (told_apart(&check, &cause, &cred.user), None);
                 }
             }
             (check, None)
@@ -87,8 +87,8 @@ pub async fn run(
 }
 
 /// The failed check, with what the pooled endpoint told about the cause.
-fn told_apart(check: &Check, cause: &password_probe::Cause, user: &str, source: &str) -> Check {
-    Check::fail(CheckId::Auth, cause.summary(user, source))
+fn told_apart(check: &Check, cause: &password_probe::Cause, user: &str) -> Check {
+    Check::fail(CheckId::Auth, cause.summary(user))
         .detail(format!(
             "{}; the same login was tried on the cluster's pooled endpoint to tell a wrong password, an expired one and a missing role apart",
             check.detail

@@ -29,11 +29,6 @@ pub enum Cause {
         /// The endpoint that told.
         via: Role,
     },
-    /// The pooler refused the password too.
-    Wrong {
-        /// The endpoint that told.
-        via: Role,
-    },
     /// The pooler's lookup found no such user.
     NoSuchRole {
         /// The endpoint that told.
@@ -76,7 +71,8 @@ pub async fn probe(
             let (message, code) = e.server_error()?;
             match knowledge::classify(&message, Some(&code)).rule? {
                 "role_missing" => Some(Cause::NoSuchRole { via: via.role }),
-                "password_failed" => Some(Cause::Wrong { via: via.role }),
+                // a pooler that looks secrets up with auth_query refuses an
+                // expired role exactly like a wrong password: no claim
                 _ => None,
             }
         }
@@ -103,14 +99,11 @@ async fn address(e: &Endpoint) -> Option<SocketAddr> {
 }
 
 impl Cause {
-    /// The summary for `user`, whose password came from `source`.
-    pub fn summary(&self, user: &str, source: &str) -> String {
+    /// The summary for `user`.
+    pub fn summary(&self, user: &str) -> String {
         match self {
             Cause::Expired { until, via } => format!(
                 "the password of {user} is right (the pooled {via} endpoint accepts it), but it expired: the role is VALID UNTIL {until}"
-            ),
-            Cause::Wrong { via } => format!(
-                "the password from {source} is wrong for {user}: the pooled {via} endpoint refuses it too"
             ),
             Cause::NoSuchRole { via } => format!(
                 "role {user} does not exist: the pooled {via} endpoint's lookup finds no such user"
@@ -124,7 +117,6 @@ impl Cause {
             Cause::Expired { .. } => format!(
                 "the DBA runs `ALTER ROLE \"{user}\" VALID UNTIL 'infinity'` (or a later date), or rotates the password with a new expiry; the pooler still lets it in because it checks passwords itself"
             ),
-            Cause::Wrong { .. } => "fetch the current password (`pgconn creds CLUSTER` names the source that answered; `pgconn logout CLUSTER` drops a cached one) and check the user name".into(),
             Cause::NoSuchRole { .. } => "check the user name (the catalog's `users`, or --user) and that the role was created on this cluster".into(),
         }
     }
