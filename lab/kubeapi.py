@@ -4,6 +4,8 @@
 Speaks the documented API, as much as pgconn and `kubectl get secret` use:
   GET /version, /api, /apis, /api/v1                      discovery
   GET /api/v1/namespaces/{ns}/secrets[/{name}]            Secrets (JSON; Table on `as=Table`)
+  GET /api/v1/namespaces/{ns}/{pods,services,endpoints}[/{name}]   core objects (route_core_objects)
+  GET /api/v1/namespaces/{ns}/pods/{name}/portforward      WebSocket port-forward (kubeapi_portforward.py)
   errors as metav1 Status objects: 401 Unauthorized, 403 Forbidden, 404 NotFound
 Bearer-token auth: tokens in STATE map to a user and the namespaces it may read.
 TLS with a leaf from the lab CA (SANs: kube.DOMAIN, 127.0.0.1).
@@ -22,7 +24,10 @@ import os
 import secrets as pysecrets
 import ssl
 import sys
+import urllib.parse
 import uuid
+
+import kubeapi_portforward
 
 DOMAIN = "lab.pgconn.test"
 
@@ -130,16 +135,20 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
         "admin": pysecrets.token_hex(16),
         "limited": pysecrets.token_hex(16),
         "exec": pysecrets.token_hex(16),
+        "viewer": pysecrets.token_hex(16),
     }
     state = {
         "tokens": {
             tokens["admin"]: {"user": "lab-admin", "namespaces": "*"},
             tokens["exec"]: {"user": "lab-exec", "namespaces": "*"},
             tokens["limited"]: {"user": "limited", "namespaces": ["platform"]},
+            # reads pods, Services and Endpoints, but lacks `create` on pods/portforward
+            tokens["viewer"]: {"user": "viewer", "namespaces": "*", "portforward": False},
         },
         "secrets": secrets,
     }
     write_private(os.path.join(kdir, "state.json"), json.dumps(state, indent=1))
+    write_private(os.path.join(kdir, "core.json"), json.dumps(core_objects(), indent=1))
     write_private(os.path.join(kdir, "exec-token"), tokens["exec"])
     server = "https://" + listen
     cluster = {"name": "lab", "cluster": {"server": server, "certificate-authority": ca_cert}}
@@ -155,8 +164,12 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
             {"name": "admin", "user": {"token": tokens["admin"]}},
             {"name": "limited", "user": {"token": tokens["limited"]}},
             {"name": "expired", "user": {"token": "expired-" + pysecrets.token_hex(8)}},
+            {"name": "viewer", "user": {"token": tokens["viewer"]}},
         ],
-        "contexts": [ctx("lab", "admin"), ctx("lab-limited", "limited"), ctx("lab-expired", "expired")],
+        "contexts": [
+            ctx("lab", "admin"), ctx("lab-limited", "limited"), ctx("lab-expired", "expired"),
+            ctx("lab-viewer", "viewer"),
+        ],
         "current-context": "lab",
         "preferences": {},
     }
@@ -230,9 +243,138 @@ def table(objs):
     }
 
 
+# ---------------------------------------------------------------- core objects (--via kube tunnels)
+# Pods, Services and Endpoints as the operators leave them, in DIR/kube/core.json (re-read when it
+# changes, so tests can take a pod away). Kept apart so that a generic object store can absorb it.
+
+def pod_obj(ns, name, ip, port, port_name, labels, ready=True):
+    return {
+        "kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, ns + "/" + name)),
+                     "resourceVersion": "1", "labels": labels},
+        "spec": {"containers": [{"name": "postgres", "image": "postgres:15",
+                                 "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}]}]},
+        "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def service_obj(ns, name, port, target_port, port_name, selector=None):
+    spec = {"type": "ClusterIP", "ports": [{"name": port_name, "port": port, "targetPort": target_port, "protocol": "TCP"}]}
+    if selector:
+        spec["selector"] = selector
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, "svc/" + ns + "/" + name)),
+                         "resourceVersion": "1"},
+            "spec": spec}
+
+
+def endpoints_obj(ns, name, pods, port, port_name):
+    subsets = []
+    if pods:
+        subsets.append({
+            "addresses": [{"ip": p["status"]["podIP"],
+                           "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"],
+                                         "uid": p["metadata"]["uid"]}} for p in pods],
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}],
+        })
+    return {"kind": "Endpoints", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "resourceVersion": "1"}, "subsets": subsets}
+
+
+def core_objects():
+    """temporal: Zalando (master Service without a selector, its Endpoints written by Patroni;
+    -repl by selector; -config with no endpoints at all). platform: CloudNativePG (-rw by selector
+    with a named targetPort, no Endpoints stored: resolved through the selector)."""
+    spilo = {"application": "spilo", "cluster-name": "temporal-db"}
+    t0 = pod_obj("temporal", "temporal-db-0", "127.21.1.1", 5432, "postgresql", dict(spilo, **{"spilo-role": "master"}))
+    t1 = pod_obj("temporal", "temporal-db-1", "127.21.1.2", 5432, "postgresql", dict(spilo, **{"spilo-role": "replica"}))
+    cnpg = {"cnpg.io/cluster": "platform-db", "cnpg.io/instanceRole": "primary"}
+    p1 = pod_obj("platform", "platform-db-1", "127.21.2.1", 5433, "postgres", cnpg)
+    return {
+        "temporal": {
+            "pods": {"temporal-db-0": t0, "temporal-db-1": t1},
+            "services": {
+                "temporal-db": service_obj("temporal", "temporal-db", 5432, 5432, "postgresql"),
+                "temporal-db-repl": service_obj("temporal", "temporal-db-repl", 5432, 5432, "postgresql",
+                                                dict(spilo, **{"spilo-role": "replica"})),
+                "temporal-db-config": service_obj("temporal", "temporal-db-config", 5432, 5432, "postgresql"),
+            },
+            "endpoints": {
+                "temporal-db": endpoints_obj("temporal", "temporal-db", [t0], 5432, "postgresql"),
+                "temporal-db-repl": endpoints_obj("temporal", "temporal-db-repl", [t1], 5432, "postgresql"),
+                "temporal-db-config": endpoints_obj("temporal", "temporal-db-config", [], 5432, "postgresql"),
+            },
+        },
+        "platform": {
+            "pods": {"platform-db-1": p1},
+            "services": {"platform-db-rw": service_obj("platform", "platform-db-rw", 5433, "postgres", "postgres", cnpg)},
+            "endpoints": {},
+        },
+    }
+
+
+class CoreStore:
+    """core.json, re-read when its mtime changes."""
+
+    def __init__(self, path):
+        self.path = path
+        self.mtime = None
+        self.data = {}
+
+    def get(self):
+        try:
+            m = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return {}
+        if m != self.mtime:
+            with open(self.path) as f:
+                self.data = json.load(f)
+            self.mtime = m
+        return self.data
+
+    def pod(self, ns, name):
+        return self.get().get(ns, {}).get("pods", {}).get(name)
+
+
+def matches(labels, selector):
+    for term in [t for t in selector.split(",") if t]:
+        k, _, v = term.partition("=")
+        if (labels or {}).get(k) != v:
+            return False
+    return True
+
+
+KINDS = {"pods": ("Pod", "PodList"), "services": ("Service", "ServiceList"), "endpoints": ("Endpoints", "EndpointsList")}
+
+
+def route_core_objects(parts, query, user, store):
+    """GET/list pods, services and endpoints in a namespace; None when the path is not one of them."""
+    if len(parts) not in (5, 6) or parts[:3] != ["api", "v1", "namespaces"] or parts[4] not in KINDS:
+        return None
+    ns, resource = parts[3], parts[4]
+    name = parts[5] if len(parts) == 6 else None
+    if not (user["namespaces"] == "*" or ns in user["namespaces"]):
+        verb = "get" if name else "list"
+        what = '%s "%s"' % (resource, name) if name else resource
+        return status(403, "Forbidden",
+                      '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" in the namespace "%s"'
+                      % (what, user["user"], verb, resource, ns), {"name": name or "", "kind": resource})
+    objs = store.get().get(ns, {}).get(resource, {})
+    kind, list_kind = KINDS[resource]
+    if name is None:
+        selector = ",".join(query.get("labelSelector", []))
+        items = [objs[k] for k in sorted(objs) if matches(objs[k]["metadata"].get("labels"), selector)]
+        return 200, {"kind": list_kind, "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
+    if name not in objs:
+        return status(404, "NotFound", '%s "%s" not found' % (resource, name), {"name": name, "kind": resource})
+    return 200, objs[name]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state = None
+    core = None
     listen = ""
 
     def log_message(self, fmt, *args):
@@ -248,6 +390,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        parts = self.path.split("?", 1)[0].strip("/").split("/")
+        if kubeapi_portforward.is_portforward(parts):
+            user = self.authenticate()
+            if user is None:
+                return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            refused = kubeapi_portforward.handle(self, parts, query, user, self.core.pod)
+            if refused:
+                self.send_json(*refused)
+            return None
         code, obj = self.route()
         ctype = "application/json"
         if obj.get("kind") == "Table":
@@ -302,10 +454,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "kind": "Secret",
                         "verbs": ["get", "list"],
                         "storageVersionHash": "S6u1pOWzb84=",
-                    }
+                    },
+                    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+                     "verbs": ["get", "list"], "shortNames": ["po"]},
+                    {"name": "pods/portforward", "singularName": "", "namespaced": True,
+                     "kind": "PodPortForwardOptions", "verbs": ["create", "get"]},
+                    {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service",
+                     "verbs": ["get", "list"], "shortNames": ["svc"]},
+                    {"name": "endpoints", "singularName": "endpoints", "namespaced": True, "kind": "Endpoints",
+                     "verbs": ["get", "list"], "shortNames": ["ep"]},
                 ],
             }
         parts = path.strip("/").split("/")
+        core = route_core_objects(parts, urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query), user, self.core)
+        if core is not None:
+            return core
         # kubectl asks for the namespace after a NotFound, to tell which is missing
         if len(parts) == 4 and parts[:3] == ["api", "v1", "namespaces"]:
             ns = parts[3]
@@ -358,6 +521,7 @@ def serve(kdir, listen):
     with open(os.path.join(kdir, "state.json")) as f:
         Handler.state = json.load(f)
     Handler.listen = listen
+    Handler.core = CoreStore(os.path.join(kdir, "core.json"))
     host, port = listen.rsplit(":", 1)
     httpd = http.server.ThreadingHTTPServer((host, int(port)), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
