@@ -75,6 +75,9 @@ pub enum Error {
     /// doctor could not run at all (its findings are a report, not an error).
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    /// A `--via kube` tunnel could not be opened.
+    #[error(transparent)]
+    Tunnel(#[from] crate::tunnel::TunnelError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -101,11 +104,13 @@ impl Error {
             Error::Usage { .. } | Error::Catalog(_) | Error::Resolve(_) | Error::ConnStr(_) => {
                 Exit::Usage
             }
-            Error::Credential(_) | Error::Io { .. } | Error::Launch(_) | Error::Psql(_) => {
-                Exit::Failure
-            }
             Error::Doctor(crate::doctor::DoctorError::NothingSelected) => Exit::Usage,
-            Error::Doctor(_) => Exit::Failure,
+            Error::Credential(_)
+            | Error::Io { .. }
+            | Error::Launch(_)
+            | Error::Psql(_)
+            | Error::Tunnel(_)
+            | Error::Doctor(_) => Exit::Failure,
         }
     }
 
@@ -120,6 +125,7 @@ impl Error {
             Error::Launch(e) => e.hint(),
             Error::Psql(e) => Some(e.hint()),
             Error::Doctor(e) => e.hint(),
+            Error::Tunnel(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }

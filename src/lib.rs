@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod error;
 pub mod knowledge;
+pub mod kubeapi;
 pub mod launch;
 pub mod managed_block;
 pub mod net;
@@ -24,6 +25,7 @@ pub mod shellenv;
 pub mod suggest;
 pub mod target;
 pub mod tls;
+pub mod tunnel;
 
 use clap::Parser;
 

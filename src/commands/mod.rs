@@ -14,6 +14,7 @@ mod psql;
 mod run;
 mod service;
 mod show;
+mod tunnel;
 mod url;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: &Cli, style: Style) -> Result<Exit, Error> {
         Command::Env(args) => env::run(cli, args, style),
         Command::Psql(args) => psql::run(cli, args, style),
         Command::Run(args) => run::run(cli, args, style),
+        Command::Tunnel(args) => tunnel::run(cli, args, style),
         Command::Doctor(args) => doctor::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),
         Command::Service(command) => service::run(cli, command, style),
@@ -139,6 +141,9 @@ pub struct Connection<'c> {
     pub credential: Option<Credential>,
     /// `--pin-ip`: the catalog's IP for the endpoint.
     pub hostaddr: Option<std::net::IpAddr>,
+    /// `--via kube`: the tunnel's local address, dialled instead of the
+    /// endpoint (host stays the endpoint's name, for TLS).
+    pub dial: Option<std::net::SocketAddr>,
     /// How to name system roots for the libpq that will read the parameters.
     pub roots: SystemRoots,
     /// Connect timeout in seconds.
@@ -151,8 +156,8 @@ impl Connection<'_> {
         let endpoint = self.target.endpoint;
         Params {
             host: &endpoint.host,
-            port: endpoint.port,
-            hostaddr: self.hostaddr,
+            port: self.dial.map_or(endpoint.port, |a| a.port()),
+            hostaddr: self.dial.map(|a| a.ip()).or(self.hostaddr),
             database: self.target.database.as_deref(),
             user: self
                 .credential
@@ -197,7 +202,37 @@ pub fn connect<'c>(
         target,
         credential,
         hostaddr,
+        dial: None,
         roots,
         connect_timeout: catalog.connect_timeout,
     })
+}
+
+/// Opens a `--via kube` tunnel to the target's Service on `local_port`
+/// (0: a free one); its notes go to stderr.
+pub fn open_tunnel(
+    cli: &Cli,
+    target: &Target<'_>,
+    local_port: u16,
+    timeout_secs: u32,
+    style: Style,
+) -> Result<crate::tunnel::Tunnel, Error> {
+    let endpoint = target.endpoint;
+    let label = format!("{} {}", target.cluster.name, endpoint.role);
+    let service = endpoint
+        .service
+        .clone()
+        .ok_or_else(|| crate::tunnel::TunnelError::NoService(label.clone()))?;
+    let spec = crate::tunnel::Spec {
+        label,
+        service,
+        endpoint_port: endpoint.port,
+        context: cli.context.clone(),
+        timeout: std::time::Duration::from_secs(u64::from(timeout_secs.max(1))),
+        local_port,
+    };
+    let log: crate::tunnel::Log = std::sync::Arc::new(move |line: &str| {
+        crate::output::note(style, &format!("tunnel: {line}"));
+    });
+    Ok(crate::tunnel::Tunnel::open(spec, log)?)
 }

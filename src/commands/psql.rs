@@ -7,8 +7,8 @@
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{Connection, connect, load_catalog};
-use crate::cli::{Cli, PsqlArgs};
+use super::{Connection, connect, load_catalog, open_tunnel};
+use crate::cli::{Cli, PsqlArgs, ViaArg};
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
 use crate::knowledge;
@@ -43,6 +43,18 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
         true,
         platform::system_roots(),
     )?;
+    // held for psql's lifetime
+    let tunnel = match args.via {
+        Some(ViaArg::Kube) => Some(open_tunnel(
+            cli,
+            &conn.target,
+            0,
+            catalog.connect_timeout,
+            style,
+        )?),
+        None => None,
+    };
+    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
     if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
         output::note(
             style,

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{connect, load_catalog};
-use crate::cli::{Cli, RunArgs};
+use super::{connect, load_catalog, open_tunnel};
+use crate::cli::{Cli, RunArgs, ViaArg};
 use crate::error::{Error, Exit};
 use crate::launch::run_child;
 use crate::output::{self, Style};
@@ -34,13 +34,25 @@ pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
         ));
     };
     let catalog = load_catalog(cli)?;
-    let conn = connect(
+    let mut conn = connect(
         &catalog,
         &args.target,
         args.pin_ip,
         true,
         platform::system_roots(),
     )?;
+    // held for the command's lifetime
+    let tunnel = match args.via {
+        Some(ViaArg::Kube) => Some(open_tunnel(
+            cli,
+            &conn.target,
+            0,
+            catalog.connect_timeout,
+            style,
+        )?),
+        None => None,
+    };
+    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
     let tool = Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -67,5 +79,7 @@ pub fn run(cli: &Cli, args: &RunArgs, style: Style) -> Result<Exit, Error> {
     for var in pgenv::variables(&conn.params(), include) {
         cmd.env(&var.name, var.value.expose());
     }
-    Ok(Exit::Child(run_child(&mut cmd)?))
+    let status = run_child(&mut cmd)?;
+    drop(tunnel);
+    Ok(Exit::Child(status))
 }

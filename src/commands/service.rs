@@ -98,6 +98,7 @@ fn bodies(catalog: &Catalog, with_pgpass: bool, style: Style) -> (String, String
                 target,
                 credential: None,
                 hostaddr: None,
+                dial: None,
                 roots: roots.clone(),
                 connect_timeout: catalog.connect_timeout,
             };

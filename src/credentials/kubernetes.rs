@@ -11,15 +11,14 @@
 //! whose `username` is another user is passed over. The namespace is the
 //! source's, else the cluster's, else the context's.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
+use kube::Api;
 
-use super::runtime::{block_on, install_crypto_provider};
+use super::runtime::block_on;
 use super::{Found, Outcome, Secret, Source, sanitize, settings};
+use crate::kubeapi::{self, KubeClient, error_chain, kubeconfig_paths};
 use crate::target::Target;
 
 /// How long answers are kept in the cache.
@@ -125,21 +124,6 @@ impl KubernetesSource {
     }
 }
 
-/// The kubeconfig files in effect: the existing entries of `KUBECONFIG`,
-/// else `~/.kube/config` when it exists.
-fn kubeconfig_paths() -> Vec<PathBuf> {
-    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(list) => std::env::split_paths(&list)
-            .filter(|p| !p.as_os_str().is_empty() && p.is_file())
-            .collect(),
-        None => dirs::home_dir()
-            .map(|h| h.join(".kube").join("config"))
-            .filter(|p| p.is_file())
-            .into_iter()
-            .collect(),
-    }
-}
-
 /// The current context without parsing the YAML (for the cache key): the
 /// first top-level `current-context:` of the files in order, as kubectl
 /// merges them.
@@ -152,68 +136,6 @@ fn current_context_cheap() -> Option<String> {
             (!v.is_empty()).then(|| v.to_string())
         })
     })
-}
-
-/// A client, the context's name (for messages) and its default namespace;
-/// `Ok(None)` when there is no kubeconfig and no pod service account.
-async fn connect(
-    context: Option<String>,
-    timeout: Duration,
-) -> Result<Option<(Client, String, String)>, String> {
-    install_crypto_provider();
-    let paths = kubeconfig_paths();
-    let (mut config, name) = if paths.is_empty() {
-        if let Some(ctx) = context {
-            return Err(format!(
-                "context `{ctx}` asked for, but there is no kubeconfig (KUBECONFIG, ~/.kube/config)"
-            ));
-        }
-        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
-            return Ok(None);
-        }
-        let config = Config::incluster()
-            .map_err(|e| format!("in a pod, but its service account cannot be used: {e}"))?;
-        (config, "in-cluster service account".to_string())
-    } else {
-        let mut merged = Kubeconfig::default();
-        for p in &paths {
-            let kc = Kubeconfig::read_from(p)
-                .map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
-            merged = merged
-                .merge(kc)
-                .map_err(|e| format!("cannot merge kubeconfig {}: {e}", p.display()))?;
-        }
-        let ctx = context.or_else(|| merged.current_context.clone()).ok_or_else(|| {
-            "the kubeconfig has no current-context: pass --context or set `context` in the catalog"
-                .to_string()
-        })?;
-        if !merged.contexts.iter().any(|c| c.name == ctx) {
-            let known: Vec<&str> = merged.contexts.iter().map(|c| c.name.as_str()).collect();
-            return Err(format!(
-                "no context `{ctx}` in the kubeconfig (contexts: {})",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ));
-        }
-        let options = KubeConfigOptions {
-            context: Some(ctx.clone()),
-            ..KubeConfigOptions::default()
-        };
-        let config = Config::from_custom_kubeconfig(merged, &options)
-            .await
-            .map_err(|e| format!("kubeconfig context `{ctx}`: {e}"))?;
-        (config, format!("context {ctx}"))
-    };
-    config.connect_timeout = Some(timeout);
-    config.read_timeout = Some(timeout);
-    let namespace = config.default_namespace.clone();
-    let url = config.cluster_url.to_string();
-    let client = Client::try_from(config)
-        .map_err(|e| format!("cannot set up a client for {url} ({name}): {e}"))?;
-    Ok(Some((client, name, namespace)))
 }
 
 /// What reading one Secret gave.
@@ -249,19 +171,10 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
             "authentication of {ctx} failed (exec plugin or token file?): {}",
             sanitize(&inner.to_string(), &[])
         ),
-        other => {
-            use std::error::Error as _;
-            let mut detail = other.to_string();
-            let mut source = other.source();
-            while let Some(s) = source {
-                detail = format!("{detail}: {s}");
-                source = s.source();
-            }
-            format!(
-                "cannot read secret {ns}/{name} with {ctx}: {}",
-                sanitize(&detail, &[])
-            )
-        }
+        other => format!(
+            "cannot read secret {ns}/{name} with {ctx}: {}",
+            sanitize(&error_chain(other), &[])
+        ),
     }
 }
 
@@ -344,7 +257,11 @@ async fn read_one(
 }
 
 async fn read(source: &KubernetesSource, timeout: Duration) -> Outcome {
-    let (client, ctx, default_ns) = match connect(source.context(), timeout).await {
+    let KubeClient {
+        client,
+        context: ctx,
+        namespace: default_ns,
+    } = match kubeapi::connect(source.context(), timeout).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return Outcome::Skipped(

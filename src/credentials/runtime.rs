@@ -15,14 +15,7 @@ pub fn block_on<F: Future>(what: &str, timeout: Duration, fut: F) -> Result<F::O
         .map_err(|_| format!("{what}: no answer within {} s", timeout.as_secs_f32()))
 }
 
-/// Makes sure rustls has a process-level crypto provider (ring); the HTTP
-/// clients here are built without one of their own.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
+pub use crate::kubeapi::install_crypto_provider;
 
 /// Runs a blocking call on its own thread and gives up after `timeout`
 /// (D-Bus calls to a Secret Service that does not answer). The thread is

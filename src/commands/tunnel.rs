@@ -1,0 +1,66 @@
+//! `pgconn tunnel`: holds a `--via kube` tunnel to the endpoint, prints its
+//! connection string (as `url --format F` would, dialling the tunnel while
+//! verifying the endpoint's name) as the first line of stdout once it
+//! accepts connections, and runs until SIGINT or SIGTERM.
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use super::{connect, load_catalog, open_tunnel};
+use crate::cli::{Cli, TunnelArgs};
+use crate::connstr::{self, ConnStrError};
+use crate::error::{Error, Exit};
+use crate::output::{self, Style};
+use crate::platform;
+
+/// Runs `tunnel`.
+pub fn run(cli: &Cli, args: &TunnelArgs, style: Style) -> Result<Exit, Error> {
+    let format = args.format.0;
+    if !connstr::dials_apart(format) {
+        return Err(ConnStrError::TunnelUnsupported(format.name()).into());
+    }
+    let catalog = load_catalog(cli)?;
+    let mut conn = connect(
+        &catalog,
+        &args.target,
+        false,
+        !args.no_password,
+        platform::system_roots(),
+    )?;
+    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
+        context: "watching SIGINT and SIGTERM".into(),
+        source,
+    })?;
+    let tunnel = open_tunnel(
+        cli,
+        &conn.target,
+        args.port.unwrap_or(0),
+        catalog.connect_timeout,
+        style,
+    )?;
+    conn.dial = Some(tunnel.local_addr());
+    let rendered = connstr::render(format, &conn.params())?;
+    output::line(&rendered.text)?;
+    for note in &rendered.notes {
+        output::note(style, note);
+    }
+    let service = conn
+        .target
+        .endpoint
+        .service
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    output::note(
+        style,
+        &format!(
+            "tunnel: {} → service {service} (pod {}, port {}); each connection is its own stream; Ctrl-C ends it",
+            tunnel.local_addr(),
+            tunnel.first_pod().pod,
+            tunnel.first_pod().port,
+        ),
+    );
+    let _ = signals.forever().next();
+    drop(tunnel);
+    Ok(Exit::Success)
+}

@@ -1,0 +1,204 @@
+//! Service → ready pods: the Service's port for the endpoint, then its
+//! Endpoints (which Patroni writes for a Service without a selector), else
+//! the pods its selector picks that are Running and Ready.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service, ServicePort};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::Api;
+use kube::api::ListParams;
+
+use super::{Shared, TunnelError};
+
+/// A pod to forward to, and the port on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodPort {
+    /// The pod's name (in the Service's namespace).
+    pub pod: String,
+    /// The container port.
+    pub port: u16,
+}
+
+/// The ready pods behind the Service, in a stable order.
+pub async fn ready_pods(shared: &Shared) -> Result<Vec<PodPort>, TunnelError> {
+    let ns = &shared.service.namespace;
+    let name = &shared.service.name;
+    let services: Api<Service> = Api::namespaced(shared.kube.client.clone(), ns);
+    let service = services
+        .get(name)
+        .await
+        .map_err(|e| shared.api_error(&e, "get", "services"))?;
+    let svc_port =
+        service_port(&service, shared.endpoint_port).ok_or_else(|| TunnelError::NoServicePort {
+            service: shared.service.to_string(),
+            port: shared.endpoint_port,
+        })?;
+    let mut pods = from_endpoints(shared, &svc_port).await?;
+    if pods.is_empty() {
+        pods = from_selector(shared, &service, &svc_port).await?;
+    }
+    pods.sort_by(|a, b| a.pod.cmp(&b.pod));
+    pods.dedup();
+    Ok(pods)
+}
+
+/// The Service port the endpoint's port maps to: the one with that port,
+/// else the only one.
+fn service_port(service: &Service, endpoint_port: u16) -> Option<ServicePort> {
+    let ports = service.spec.as_ref()?.ports.as_ref()?;
+    ports
+        .iter()
+        .find(|p| u16::try_from(p.port).ok() == Some(endpoint_port))
+        .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+        .cloned()
+}
+
+/// The ready addresses of the Service's Endpoints that name a pod.
+async fn from_endpoints(
+    shared: &Shared,
+    svc_port: &ServicePort,
+) -> Result<Vec<PodPort>, TunnelError> {
+    let api: Api<Endpoints> =
+        Api::namespaced(shared.kube.client.clone(), &shared.service.namespace);
+    let endpoints = match api.get_opt(&shared.service.name).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) => return Err(shared.api_error(&e, "get", "endpoints")),
+    };
+    let mut pods = Vec::new();
+    for subset in endpoints.subsets.unwrap_or_default() {
+        let ports = subset.ports.unwrap_or_default();
+        let port = ports
+            .iter()
+            .find(|p| p.name.is_some() && p.name == svc_port.name)
+            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+            .and_then(|p| u16::try_from(p.port).ok());
+        let Some(port) = port else { continue };
+        for address in subset.addresses.unwrap_or_default() {
+            if let Some(target) = address
+                .target_ref
+                .filter(|t| t.kind.as_deref() == Some("Pod"))
+                && let Some(pod) = target.name
+            {
+                pods.push(PodPort { pod, port });
+            }
+        }
+    }
+    Ok(pods)
+}
+
+/// The Running and Ready pods of the Service's selector.
+async fn from_selector(
+    shared: &Shared,
+    service: &Service,
+    svc_port: &ServicePort,
+) -> Result<Vec<PodPort>, TunnelError> {
+    let Some(selector) = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let api: Api<Pod> = Api::namespaced(shared.kube.client.clone(), &shared.service.namespace);
+    let list = api
+        .list(&ListParams::default().labels(&label_selector(selector)))
+        .await
+        .map_err(|e| shared.api_error(&e, "list", "pods"))?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|p| is_ready(p))
+        .filter_map(|p| {
+            Some(PodPort {
+                pod: p.metadata.name.clone()?,
+                port: target_port(p, svc_port)?,
+            })
+        })
+        .collect())
+}
+
+fn label_selector(selector: &BTreeMap<String, String>) -> String {
+    selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Running, with the Ready condition true.
+fn is_ready(pod: &Pod) -> bool {
+    let Some(status) = &pod.status else {
+        return false;
+    };
+    status.phase.as_deref() == Some("Running")
+        && status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+/// The Service port's `targetPort` on this pod: a number, or a container
+/// port's name; the Service port itself when absent.
+fn target_port(pod: &Pod, svc_port: &ServicePort) -> Option<u16> {
+    match &svc_port.target_port {
+        Some(IntOrString::Int(n)) => u16::try_from(*n).ok(),
+        Some(IntOrString::String(name)) => pod
+            .spec
+            .as_ref()?
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.iter().flatten())
+            .find(|p| p.name.as_deref() == Some(name.as_str()))
+            .and_then(|p| u16::try_from(p.container_port).ok()),
+        None => u16::try_from(svc_port.port).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc_port(port: i32, target: Option<IntOrString>) -> ServicePort {
+        ServicePort {
+            port,
+            target_port: target,
+            ..ServicePort::default()
+        }
+    }
+
+    #[test]
+    fn the_endpoint_port_picks_the_service_port() {
+        let service = Service {
+            spec: Some(k8s_openapi::api::core::v1::ServiceSpec {
+                ports: Some(vec![svc_port(5432, None), svc_port(8008, None)]),
+                ..Default::default()
+            }),
+            ..Service::default()
+        };
+        assert_eq!(service_port(&service, 5432).map(|p| p.port), Some(5432));
+        assert_eq!(
+            service_port(&service, 6000),
+            None,
+            "two ports, none matching"
+        );
+    }
+
+    #[test]
+    fn a_named_target_port_is_found_on_the_container() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "spec": {"containers": [{"name": "postgres", "ports": [{"name": "postgres", "containerPort": 5433}]}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .unwrap();
+        assert!(is_ready(&pod));
+        let named = svc_port(5432, Some(IntOrString::String("postgres".into())));
+        assert_eq!(target_port(&pod, &named), Some(5433));
+        let numbered = svc_port(5432, Some(IntOrString::Int(6432)));
+        assert_eq!(target_port(&pod, &numbered), Some(6432));
+        assert_eq!(target_port(&pod, &svc_port(5432, None)), Some(5432));
+    }
+}
