@@ -284,26 +284,33 @@ def endpoints_obj(ns, name, pods, port, port_name):
 
 def core_objects():
     """temporal: Zalando (master Service without a selector, its Endpoints written by Patroni;
-    -repl by selector; -config with no endpoints at all). platform: CloudNativePG (-rw by selector
+    -repl by selector; -config with no endpoints at all; the read pooler's pod is the lab's
+    read PgBouncer). platform: CloudNativePG (-rw by selector
     with a named targetPort, no Endpoints stored: resolved through the selector)."""
     spilo = {"application": "spilo", "cluster-name": "temporal-db"}
     t0 = pod_obj("temporal", "temporal-db-0", "127.21.1.1", 5432, "postgresql", dict(spilo, **{"spilo-role": "master"}))
     t1 = pod_obj("temporal", "temporal-db-1", "127.21.1.2", 5432, "postgresql", dict(spilo, **{"spilo-role": "replica"}))
+    pooler = {"application": "db-connection-pooler", "connection-pooler": "temporal-db-pooler-repl"}
+    tr = pod_obj("temporal", "temporal-db-pooler-repl-0", "127.20.0.2", 5432, "postgresql", pooler)
     cnpg = {"cnpg.io/cluster": "platform-db", "cnpg.io/instanceRole": "primary"}
     p1 = pod_obj("platform", "platform-db-1", "127.21.2.1", 5433, "postgres", cnpg)
     return {
         "temporal": {
-            "pods": {"temporal-db-0": t0, "temporal-db-1": t1},
+            "pods": {"temporal-db-0": t0, "temporal-db-1": t1, "temporal-db-pooler-repl-0": tr},
             "services": {
                 "temporal-db": service_obj("temporal", "temporal-db", 5432, 5432, "postgresql"),
                 "temporal-db-repl": service_obj("temporal", "temporal-db-repl", 5432, 5432, "postgresql",
                                                 dict(spilo, **{"spilo-role": "replica"})),
                 "temporal-db-config": service_obj("temporal", "temporal-db-config", 5432, 5432, "postgresql"),
+                "temporal-db-pooler-repl": service_obj("temporal", "temporal-db-pooler-repl", 5432, 5432,
+                                                       "postgresql", pooler),
             },
             "endpoints": {
                 "temporal-db": endpoints_obj("temporal", "temporal-db", [t0], 5432, "postgresql"),
                 "temporal-db-repl": endpoints_obj("temporal", "temporal-db-repl", [t1], 5432, "postgresql"),
                 "temporal-db-config": endpoints_obj("temporal", "temporal-db-config", [], 5432, "postgresql"),
+                "temporal-db-pooler-repl": endpoints_obj("temporal", "temporal-db-pooler-repl", [tr], 5432,
+                                                         "postgresql"),
             },
         },
         "platform": {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::load_catalog;
 use crate::catalog::{Catalog, Role};
-use crate::cli::{Cli, ColorChoice, DoctorArgs, TargetArgs};
-use crate::doctor::{self, Options, render};
+use crate::cli::{Cli, ColorChoice, DoctorArgs, TargetArgs, ViaArg};
+use crate::doctor::{self, Options, Tunneled, render};
 use crate::error::{Error, Exit};
 use crate::output::{self, Style};
 use crate::target::{self, Selector, Target};
@@ -17,6 +17,11 @@ use crate::target::{self, Selector, Target};
 pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
     let catalog = load_catalog(cli)?;
     let targets = select_all(&catalog, &args.target)?;
+    // held while the checks run
+    let held = match args.via {
+        Some(ViaArg::Kube) => open_tunnels(cli, &targets, args.timeout),
+        None => Vec::new(),
+    };
     let opts = Options {
         timeout: Duration::from_secs_f64(args.timeout),
         egress_ip: args.egress_ip,
@@ -24,9 +29,11 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
         echo_url: args.echo_url.clone(),
         max_lag: Duration::from_secs(args.max_lag),
         progress: !args.json,
+        tunnels: held.iter().map(|(t, _)| t.clone()).collect(),
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;
+    drop(held);
     if args.json {
         output::json(&report)?;
     } else {
@@ -43,6 +50,42 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Exit, Error> {
     } else {
         Exit::DoctorFailed
     })
+}
+
+/// One tunnel per target (`--via kube`); one that cannot be opened is
+/// reported by the endpoint's `tcp` check, not as an error of the run.
+fn open_tunnels(
+    cli: &Cli,
+    targets: &[Target<'_>],
+    timeout: f64,
+) -> Vec<(Tunneled, Option<crate::tunnel::Tunnel>)> {
+    targets
+        .iter()
+        .map(|t| {
+            let service = t
+                .endpoint
+                .service
+                .as_ref()
+                .map(ToString::to_string)
+                .ok_or_else(|| {
+                    "the catalog names no service: NAMESPACE/NAME for this endpoint".to_string()
+                });
+            let opened =
+                super::open_tunnel(cli, t, 0, Duration::from_secs_f64(timeout), Style::plain());
+            let local = opened
+                .as_ref()
+                .map(crate::tunnel::Tunnel::local_addr)
+                .map_err(|e| (e.to_string(), e.hint()));
+            let tunneled = Tunneled {
+                cluster: t.cluster.name.clone(),
+                role: t.endpoint.role,
+                service,
+                local,
+                pod_port: opened.as_ref().ok().map(|t| t.first_pod().port),
+            };
+            (tunneled, opened.ok())
+        })
+        .collect()
 }
 
 /// Colour for stdout: `--color`, `NO_COLOR`, and whether stdout is a terminal.

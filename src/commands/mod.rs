@@ -209,12 +209,12 @@ pub fn connect<'c>(
 }
 
 /// Opens a `--via kube` tunnel to the target's Service on `local_port`
-/// (0: a free one); its notes go to stderr.
+/// (0: a free one), each API step bounded by `timeout`; its notes go to stderr.
 pub fn open_tunnel(
     cli: &Cli,
     target: &Target<'_>,
     local_port: u16,
-    timeout_secs: u32,
+    timeout: std::time::Duration,
     style: Style,
 ) -> Result<crate::tunnel::Tunnel, Error> {
     let endpoint = target.endpoint;
@@ -228,7 +228,7 @@ pub fn open_tunnel(
         service,
         endpoint_port: endpoint.port,
         context: cli.context.clone(),
-        timeout: std::time::Duration::from_secs(u64::from(timeout_secs.max(1))),
+        timeout,
         local_port,
     };
     let log: crate::tunnel::Log = std::sync::Arc::new(move |line: &str| {

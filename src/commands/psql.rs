@@ -49,7 +49,7 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
             cli,
             &conn.target,
             0,
-            catalog.connect_timeout,
+            std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
             style,
         )?),
         None => None,

@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, args: &TunnelArgs, style: Style) -> Result<Exit, Error> {
         cli,
         &conn.target,
         args.port.unwrap_or(0),
-        catalog.connect_timeout,
+        std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
         style,
     )?;
     conn.dial = Some(tunnel.local_addr());
