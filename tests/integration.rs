@@ -19,3 +19,4 @@ mod generated;
 mod lab_faults;
 mod launch_lab;
 mod picker;
+mod tunnel_lab;
