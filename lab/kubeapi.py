@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import secrets as pysecrets
+import socket
 import ssl
 import sys
 import urllib.parse
@@ -383,6 +384,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     state = None
     core = None
     listen = ""
+
+    def setup(self):
+        super().setup()
+        # as Go's net/http (the real API server): no Nagle delay between a response's
+        # header and body writes, which the client's delayed ACK would otherwise cost
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))

@@ -99,6 +99,8 @@ def handle(handler, parts, query, user, find_pod):
     handler.end_headers()
     handler.wfile.flush()
     handler.close_connection = True
+    # a forwarded stream is interactive: no Nagle delay on its frames
+    handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Forward(handler.connection, pod, ports, handler.log_message).run()
     return None
 
@@ -191,6 +193,7 @@ class Forward:
     def dial(self, port):
         ip = self.pod["status"]["podIP"]
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(DIAL_TIMEOUT)
         try:
             s.bind((INSIDE_ADDR, 0))

@@ -26,6 +26,8 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((client, _)) => {
+                // interactive traffic: no Nagle delay between the small messages of a login
+                let _ = client.set_nodelay(true);
                 let shared = shared.clone();
                 tokio::spawn(async move { serve(client, &shared).await });
             }

@@ -25,16 +25,17 @@ pub async fn ready_pods(shared: &Shared) -> Result<Vec<PodPort>, TunnelError> {
     let ns = &shared.service.namespace;
     let name = &shared.service.name;
     let services: Api<Service> = Api::namespaced(shared.kube.client.clone(), ns);
-    let service = services
-        .get(name)
-        .await
-        .map_err(|e| shared.api_error(&e, "get", "services"))?;
+    let endpoints: Api<Endpoints> = Api::namespaced(shared.kube.client.clone(), ns);
+    // both at once: one round trip to the API server per connection, not two
+    let (service, endpoints) = futures_util::join!(services.get(name), endpoints.get_opt(name));
+    let service = service.map_err(|e| shared.api_error(&e, "get", "services"))?;
+    let endpoints = endpoints.map_err(|e| shared.api_error(&e, "get", "endpoints"))?;
     let svc_port =
         service_port(&service, shared.endpoint_port).ok_or_else(|| TunnelError::NoServicePort {
             service: shared.service.to_string(),
             port: shared.endpoint_port,
         })?;
-    let mut pods = from_endpoints(shared, &svc_port).await?;
+    let mut pods = from_endpoints(endpoints, &svc_port);
     if pods.is_empty() {
         pods = from_selector(shared, &service, &svc_port).await?;
     }
@@ -55,16 +56,9 @@ fn service_port(service: &Service, endpoint_port: u16) -> Option<ServicePort> {
 }
 
 /// The ready addresses of the Service's Endpoints that name a pod.
-async fn from_endpoints(
-    shared: &Shared,
-    svc_port: &ServicePort,
-) -> Result<Vec<PodPort>, TunnelError> {
-    let api: Api<Endpoints> =
-        Api::namespaced(shared.kube.client.clone(), &shared.service.namespace);
-    let endpoints = match api.get_opt(&shared.service.name).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Ok(Vec::new()),
-        Err(e) => return Err(shared.api_error(&e, "get", "endpoints")),
+fn from_endpoints(endpoints: Option<Endpoints>, svc_port: &ServicePort) -> Vec<PodPort> {
+    let Some(endpoints) = endpoints else {
+        return Vec::new();
     };
     let mut pods = Vec::new();
     for subset in endpoints.subsets.unwrap_or_default() {
@@ -85,7 +79,7 @@ async fn from_endpoints(
             }
         }
     }
-    Ok(pods)
+    pods
 }
 
 /// The Running and Ready pods of the Service's selector.
