@@ -129,3 +129,50 @@ pub fn hint_tunnel(outcome: &mut Outcome) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::EndpointReport;
+    use crate::doctor::endpoint::Findings;
+
+    fn outcome(service: Option<&str>, via: Option<&str>) -> Outcome {
+        Outcome {
+            report: EndpointReport {
+                cluster: "temporal-db".into(),
+                role: Role::Admin,
+                host: "temporal-db-admin.example".into(),
+                port: 5432,
+                checks: vec![
+                    Check::ok(CheckId::Dns, "resolves"),
+                    Check::fail(CheckId::Allowlist, "not in the ranges").hint("ask"),
+                    Check::ok(CheckId::Tcp, "accepts"),
+                ],
+            },
+            findings: Findings {
+                service: service.map(str::to_string),
+                via: via.map(str::to_string),
+                ..Findings::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_failed_allowlist_with_a_known_service_names_via_kube() {
+        let mut o = outcome(Some("temporal/temporal-db"), None);
+        hint_tunnel(&mut o);
+        let allowlist = &o.report.checks[1];
+        assert!(allowlist.hint.starts_with("ask; or "), "{}", allowlist.hint);
+        assert!(allowlist.hint.contains("pgconn psql temporal-db --admin --via kube"));
+        assert!(o.report.checks[2].hint.is_empty(), "a passing tcp gets no hint");
+    }
+
+    #[test]
+    fn no_service_or_already_tunneled_means_no_such_hint() {
+        for (service, via) in [(None, None), (Some("t/t"), Some("t/t"))] {
+            let mut o = outcome(service, via);
+            hint_tunnel(&mut o);
+            assert_eq!(o.report.checks[1].hint, "ask");
+        }
+    }
+}
