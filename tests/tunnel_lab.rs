@@ -2,7 +2,8 @@
 //! port-forward (proven first with the official Python client), real psql
 //! with verify-full through pgconn's tunnel while the admin endpoint drops
 //! the client (fault `admin-outside`), one tunnel serving many sessions with
-//! failures among them, a pod going away, the errors, and doctor.
+//! failures among them, a pod going away, the errors (doctor through the
+//! tunnel: `doctor_lab::fault_admin_outside`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -523,73 +524,6 @@ fn a_format_whose_driver_cannot_dial_apart_is_refused() {
         assert!(
             out.stderr.contains("does not weaken verification"),
             "{out:#?}"
-        );
-    }
-}
-
-#[test]
-fn doctor_names_via_kube_and_checks_tls_and_login_through_it() {
-    let Some(lab) = lab() else { return };
-    let _fault = lab.inject("admin-outside");
-    let doctor = |extra: &[&str]| {
-        let out = go(pgconn(
-            &lab,
-            &[
-                &[
-                    "doctor",
-                    "temporal-db",
-                    "--admin",
-                    "--json",
-                    "--timeout",
-                    "2",
-                ],
-                extra,
-            ]
-            .concat(),
-        ));
-        let report: serde_json::Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("doctor --json: {e}: {out:#?}"));
-        (
-            out,
-            report["endpoints"][0]["checks"].as_array().unwrap().clone(),
-        )
-    };
-    let check = |checks: &[serde_json::Value], id: &str| -> serde_json::Value {
-        checks
-            .iter()
-            .find(|c| c["id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {id}"))
-    };
-    let (out, checks) = doctor(&[]);
-    assert_eq!(out.code, Some(3), "{out:#?}");
-    let tcp = check(&checks, "tcp");
-    assert_eq!(tcp["status"], "fail");
-    assert!(
-        tcp["hint"]
-            .as_str()
-            .unwrap()
-            .contains("pgconn psql temporal-db --admin --via kube"),
-        "{tcp:#}"
-    );
-
-    let (out, checks) = doctor(&["--via", "kube"]);
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    for id in [
-        "tcp",
-        "tls.negotiate",
-        "tls.chain",
-        "tls.hostname",
-        "auth",
-        "routing",
-    ] {
-        assert_eq!(check(&checks, id)["status"], "ok", "{id}: {checks:#?}");
-    }
-    for id in ["dns", "tcp", "allowlist"] {
-        let summary = check(&checks, id)["summary"].as_str().unwrap().to_string();
-        assert!(
-            summary.starts_with("via kube:"),
-            "{id} says it concerns the tunnel: {summary}"
         );
     }
 }
