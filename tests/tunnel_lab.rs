@@ -256,10 +256,70 @@ fn the_official_python_client_forwards_through_the_substitute_to_real_postgres()
 }
 
 #[test]
+fn the_real_kubectl_reads_the_substitutes_pods_services_and_endpoints() {
+    let Some(lab) = lab() else { return };
+    let kubectl = lab.var("PGCONN_LAB_KUBECTL").unwrap_or_default();
+    assert!(!kubectl.is_empty(), "no kubectl: run lab/lab install");
+    let _lock = lab.lock();
+    let get = |args: &[&str]| {
+        let mut cmd = lab.command(kubectl);
+        cmd.args(["--kubeconfig", &kubeconfig(&lab)]).args(args);
+        go(cmd).expect_ok()
+    };
+    let all = get(&[
+        "get",
+        "pods,services,endpoints",
+        "-n",
+        "temporal",
+        "-o",
+        "jsonpath={range .items[*]}{.kind}/{.metadata.name} {end}",
+    ]);
+    for want in [
+        "Pod/temporal-db-0",
+        "Service/temporal-db",
+        "Endpoints/temporal-db",
+    ] {
+        assert!(all.split(' ').any(|w| w == want), "{want} in {all}");
+    }
+    let replicas = get(&[
+        "get",
+        "pods",
+        "-n",
+        "temporal",
+        "-l",
+        "spilo-role=replica",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(replicas, "pod/temporal-db-1");
+    let pod = get(&[
+        "get",
+        "endpoints",
+        "temporal-db",
+        "-n",
+        "temporal",
+        "-o",
+        "jsonpath={.subsets[0].addresses[0].targetRef.name}",
+    ]);
+    assert_eq!(pod, "temporal-db-0");
+}
+
+#[test]
 fn psql_and_run_via_kube_reach_an_admin_endpoint_that_drops_the_client() {
     let Some(lab) = lab() else { return };
     let _fault = lab.inject("admin-outside");
     assert_direct_path_closed(&lab);
+    // pgconn psql without the tunnel times out, and its note names the way around
+    let out = go(pgconn(
+        &lab,
+        &["psql", "temporal-db", "--admin", "--", "-c", "select 1"],
+    ));
+    assert!(!out.ok(), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("`pgconn psql temporal-db --admin --via kube`"),
+        "{out:#?}"
+    );
     let sql = "select inet_client_addr(), (select ssl from pg_stat_ssl where pid = pg_backend_pid()), pg_is_in_recovery()";
     let out = go(pgconn(
         &lab,

@@ -77,6 +77,9 @@ pub fn run(cli: &Cli, args: &PsqlArgs, style: Style) -> Result<Exit, Error> {
                 &format!("{} — {}", diagnosis.summary, diagnosis.hint),
             );
         }
+        if let Some(around) = tunnel_suggestion(&conn, diagnosis.category, args.via) {
+            output::note(style, &around);
+        }
     }
     Ok(Exit::Child(status))
 }
@@ -160,6 +163,26 @@ fn refetch(conn: &Connection<'_>, style: Style) -> Result<Option<Credential>, Er
         );
     }
     Ok(fresh)
+}
+
+/// When the path is closed (timeout, allowlist) and the endpoint's Service
+/// is known, the way around it through the Kubernetes API.
+fn tunnel_suggestion(
+    conn: &Connection<'_>,
+    category: knowledge::Category,
+    via: Option<ViaArg>,
+) -> Option<String> {
+    let closed = matches!(
+        category,
+        knowledge::Category::Tcp | knowledge::Category::Allowlist
+    );
+    let service = conn.target.endpoint.service.as_ref()?;
+    (closed && via.is_none()).then(|| {
+        format!(
+            "from outside the allowed networks: `pgconn psql {} --{} --via kube` goes through the Kubernetes API (service {service})",
+            conn.target.cluster.name, conn.target.endpoint.role
+        )
+    })
 }
 
 /// What a user should know before typing into a transaction-pooled session.

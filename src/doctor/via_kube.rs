@@ -163,8 +163,15 @@ mod tests {
         hint_tunnel(&mut o);
         let allowlist = &o.report.checks[1];
         assert!(allowlist.hint.starts_with("ask; or "), "{}", allowlist.hint);
-        assert!(allowlist.hint.contains("pgconn psql temporal-db --admin --via kube"));
-        assert!(o.report.checks[2].hint.is_empty(), "a passing tcp gets no hint");
+        assert!(
+            allowlist
+                .hint
+                .contains("pgconn psql temporal-db --admin --via kube")
+        );
+        assert!(
+            o.report.checks[2].hint.is_empty(),
+            "a passing tcp gets no hint"
+        );
     }
 
     #[test]
