@@ -5,6 +5,7 @@ Speaks the documented API, as much as pgconn and `kubectl get secret` use:
   GET /version, /api, /apis, /api/v1                      discovery
   GET /api/v1/namespaces/{ns}/secrets[/{name}]            Secrets (JSON; Table on `as=Table`)
   GET /api/v1/namespaces/{ns}/{pods,services,endpoints}[/{name}]   core objects (route_core_objects)
+  GET /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices      EndpointSlices (labelSelector)
   GET /api/v1/namespaces/{ns}/pods/{name}/portforward      WebSocket port-forward (kubeapi_portforward.py)
   errors as metav1 Status objects: 401 Unauthorized, 403 Forbidden, 404 NotFound
 Bearer-token auth: tokens in STATE map to a user and the namespaces it may read.
@@ -283,11 +284,21 @@ def endpoints_obj(ns, name, pods, port, port_name):
             "metadata": {"name": name, "namespace": ns, "resourceVersion": "1"}, "subsets": subsets}
 
 
+def slice_obj(ns, service, pods, port, port_name):
+    return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"name": service + "-x7k2p", "namespace": ns, "resourceVersion": "1",
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [p["status"]["podIP"]], "conditions": {"ready": True},
+                           "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"]}} for p in pods],
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}]}
+
+
 def core_objects():
     """temporal: Zalando (master Service without a selector, its Endpoints written by Patroni;
-    -repl by selector; -config with no endpoints at all; the read pooler's pod is the lab's
-    read PgBouncer). platform: CloudNativePG (-rw by selector
-    with a named targetPort, no Endpoints stored: resolved through the selector)."""
+    -repl without a selector and with EndpointSlices only; -config with no endpoints at all; the
+    read pooler's pod is the lab's read PgBouncer). platform: CloudNativePG (-rw by selector with a
+    named targetPort, no Endpoints stored: resolved through the selector)."""
     spilo = {"application": "spilo", "cluster-name": "temporal-db"}
     t0 = pod_obj("temporal", "temporal-db-0", "127.21.1.1", 5432, "postgresql", dict(spilo, **{"spilo-role": "master"}))
     t1 = pod_obj("temporal", "temporal-db-1", "127.21.1.2", 5432, "postgresql", dict(spilo, **{"spilo-role": "replica"}))
@@ -300,18 +311,19 @@ def core_objects():
             "pods": {"temporal-db-0": t0, "temporal-db-1": t1, "temporal-db-pooler-repl-0": tr},
             "services": {
                 "temporal-db": service_obj("temporal", "temporal-db", 5432, 5432, "postgresql"),
-                "temporal-db-repl": service_obj("temporal", "temporal-db-repl", 5432, 5432, "postgresql",
-                                                dict(spilo, **{"spilo-role": "replica"})),
+                "temporal-db-repl": service_obj("temporal", "temporal-db-repl", 5432, 5432, "postgresql"),
                 "temporal-db-config": service_obj("temporal", "temporal-db-config", 5432, 5432, "postgresql"),
                 "temporal-db-pooler-repl": service_obj("temporal", "temporal-db-pooler-repl", 5432, 5432,
                                                        "postgresql", pooler),
             },
             "endpoints": {
                 "temporal-db": endpoints_obj("temporal", "temporal-db", [t0], 5432, "postgresql"),
-                "temporal-db-repl": endpoints_obj("temporal", "temporal-db-repl", [t1], 5432, "postgresql"),
                 "temporal-db-config": endpoints_obj("temporal", "temporal-db-config", [], 5432, "postgresql"),
                 "temporal-db-pooler-repl": endpoints_obj("temporal", "temporal-db-pooler-repl", [tr], 5432,
                                                          "postgresql"),
+            },
+            "endpointslices": {
+                "temporal-db-repl-x7k2p": slice_obj("temporal", "temporal-db-repl", [t1], 5432, "postgresql"),
             },
         },
         "platform": {
@@ -353,11 +365,15 @@ def matches(labels, selector):
     return True
 
 
-KINDS = {"pods": ("Pod", "PodList"), "services": ("Service", "ServiceList"), "endpoints": ("Endpoints", "EndpointsList")}
+KINDS = {"pods": ("Pod", "PodList"), "services": ("Service", "ServiceList"), "endpoints": ("Endpoints", "EndpointsList"),
+         "endpointslices": ("EndpointSlice", "EndpointSliceList")}
 
 
 def route_core_objects(parts, query, user, store):
-    """GET/list pods, services and endpoints in a namespace; None when the path is not one of them."""
+    """GET/list pods, services and endpoints in a namespace (and list EndpointSlices of
+    discovery.k8s.io/v1); None when the path is not one of them."""
+    if parts[:4] == ["apis", "discovery.k8s.io", "v1", "namespaces"] and len(parts) == 6 and parts[5] == "endpointslices":
+        parts = ["api", "v1", "namespaces", parts[4], "endpointslices"]
     if len(parts) not in (5, 6) or parts[:3] != ["api", "v1", "namespaces"] or parts[4] not in KINDS:
         return None
     ns, resource = parts[3], parts[4]
@@ -373,7 +389,8 @@ def route_core_objects(parts, query, user, store):
     if name is None:
         selector = ",".join(query.get("labelSelector", []))
         items = [objs[k] for k in sorted(objs) if matches(objs[k]["metadata"].get("labels"), selector)]
-        return 200, {"kind": list_kind, "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
+        api_version = "discovery.k8s.io/v1" if resource == "endpointslices" else "v1"
+        return 200, {"kind": list_kind, "apiVersion": api_version, "metadata": {"resourceVersion": "1"}, "items": items}
     if name not in objs:
         return status(404, "NotFound", '%s "%s" not found' % (resource, name), {"name": name, "kind": resource})
     return 200, objs[name]

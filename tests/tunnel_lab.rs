@@ -363,6 +363,51 @@ fn psql_and_run_via_kube_reach_an_admin_endpoint_that_drops_the_client() {
 }
 
 #[test]
+fn services_resolve_through_endpoints_endpointslices_or_their_selector() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    // temporal-db-repl has neither selector nor Endpoints: only its EndpointSlice names the replica
+    let catalog = derived_catalog(&lab, "slices", |t| {
+        t.replace(
+            "service: temporal/temporal-db-pooler-repl\n",
+            "service: temporal/temporal-db-repl\n",
+        )
+    });
+    let sql = "select pg_is_in_recovery(), inet_server_addr()";
+    let mut cmd = pgconn(
+        &lab,
+        &[
+            "psql",
+            "temporal-db",
+            "--read",
+            "--via",
+            "kube",
+            "--",
+            "-Atc",
+            sql,
+        ],
+    );
+    cmd.env("PGCONN_CATALOG", &catalog);
+    let out = go(cmd);
+    assert_eq!(out.expect_ok(), "t|127.21.1.2", "{out:#?}");
+    // platform-db-rw: a selector and a named targetPort, no Endpoints stored
+    let out = go(pgconn(
+        &lab,
+        &[
+            "psql",
+            "platform-db",
+            "--admin",
+            "--via",
+            "kube",
+            "--",
+            "-Atc",
+            sql,
+        ],
+    ));
+    assert_eq!(out.expect_ok(), "f|127.21.2.1", "{out:#?}");
+}
+
+#[test]
 fn a_wrong_name_certificate_behind_the_tunnel_still_fails() {
     let Some(lab) = lab() else { return };
     let _fault = lab.inject("cert-wrong-name");

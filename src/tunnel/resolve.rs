@@ -1,10 +1,12 @@
 //! Service → ready pods: the Service's port for the endpoint, then its
 //! Endpoints (which Patroni writes for a Service without a selector), else
-//! the pods its selector picks that are Running and Ready.
+//! its `EndpointSlices` (where Endpoints are no longer served), else the pods
+//! its selector picks that are Running and Ready.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service, ServicePort};
+use k8s_openapi::api::core::v1::{Endpoints, ObjectReference, Pod, Service, ServicePort};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Api;
 use kube::api::ListParams;
@@ -37,6 +39,9 @@ pub async fn ready_pods(shared: &Shared) -> Result<Vec<PodPort>, TunnelError> {
         })?;
     let mut pods = from_endpoints(endpoints, &svc_port);
     if pods.is_empty() {
+        pods = from_slices(shared, &svc_port).await?;
+    }
+    if pods.is_empty() {
         pods = from_selector(shared, &service, &svc_port).await?;
     }
     pods.sort_by(|a, b| a.pod.cmp(&b.pod));
@@ -63,23 +68,70 @@ fn from_endpoints(endpoints: Option<Endpoints>, svc_port: &ServicePort) -> Vec<P
     let mut pods = Vec::new();
     for subset in endpoints.subsets.unwrap_or_default() {
         let ports = subset.ports.unwrap_or_default();
-        let port = ports
-            .iter()
-            .find(|p| p.name.is_some() && p.name == svc_port.name)
-            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+        let port = same_port(&ports, svc_port, |p| p.name.as_ref())
             .and_then(|p| u16::try_from(p.port).ok());
         let Some(port) = port else { continue };
         for address in subset.addresses.unwrap_or_default() {
-            if let Some(target) = address
-                .target_ref
-                .filter(|t| t.kind.as_deref() == Some("Pod"))
-                && let Some(pod) = target.name
-            {
+            if let Some(pod) = pod_name(address.target_ref) {
                 pods.push(PodPort { pod, port });
             }
         }
     }
     pods
+}
+
+/// The ready endpoints of the Service's `EndpointSlices` that name a pod. A
+/// server without the discovery group (404) or RBAC without `list` on them
+/// (403) leaves the selector to answer.
+async fn from_slices(shared: &Shared, svc_port: &ServicePort) -> Result<Vec<PodPort>, TunnelError> {
+    let api: Api<EndpointSlice> =
+        Api::namespaced(shared.kube.client.clone(), &shared.service.namespace);
+    let label = format!("kubernetes.io/service-name={}", shared.service.name);
+    let slices = match api.list(&ListParams::default().labels(&label)).await {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 403 => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(shared.api_error(&e, "list", "endpointslices")),
+    };
+    let mut pods = Vec::new();
+    for slice in slices {
+        let ports = slice.ports.unwrap_or_default();
+        let port = same_port(&ports, svc_port, |p| p.name.as_ref())
+            .and_then(|p| p.port)
+            .and_then(|p| u16::try_from(p).ok());
+        let Some(port) = port else { continue };
+        for endpoint in slice.endpoints {
+            // `ready` absent means ready (discovery.k8s.io/v1)
+            let ready = endpoint
+                .conditions
+                .as_ref()
+                .and_then(|c| c.ready)
+                .unwrap_or(true);
+            if let Some(pod) = pod_name(endpoint.target_ref).filter(|_| ready) {
+                pods.push(PodPort { pod, port });
+            }
+        }
+    }
+    Ok(pods)
+}
+
+/// The port of an Endpoints subset or `EndpointSlice` that carries the
+/// Service port: the one with its name, else the only one.
+fn same_port<'p, T>(
+    ports: &'p [T],
+    svc_port: &ServicePort,
+    name: impl Fn(&T) -> Option<&String>,
+) -> Option<&'p T> {
+    ports
+        .iter()
+        .find(|p| name(p).is_some() && name(p) == svc_port.name.as_ref())
+        .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+}
+
+/// The pod an address names, if it names one.
+fn pod_name(target: Option<ObjectReference>) -> Option<String> {
+    target.filter(|t| t.kind.as_deref() == Some("Pod"))?.name
 }
 
 /// The Running and Ready pods of the Service's selector.
