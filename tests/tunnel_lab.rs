@@ -504,6 +504,31 @@ fn one_tunnel_serves_many_sessions_through_failures_and_sigint_frees_the_port() 
 }
 
 #[test]
+fn a_chosen_port_is_used_and_a_taken_one_is_an_error() {
+    let Some(lab) = lab() else { return };
+    let _lock = lab.lock();
+    let mut first = TunnelProcess::start(&lab, &["temporal-db", "--admin", "--no-password"]);
+    let port = first.port().to_string();
+    let taken = go(pgconn(
+        &lab,
+        &["tunnel", "temporal-db", "--admin", "--port", &port],
+    ));
+    assert_eq!(taken.code, Some(1), "{taken:#?}");
+    assert!(
+        taken
+            .stderr
+            .contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{taken:#?}"
+    );
+    assert_eq!(first.interrupt(), Some(0));
+    let again = TunnelProcess::start(
+        &lab,
+        &["temporal-db", "--admin", "--no-password", "--port", &port],
+    );
+    assert_eq!(again.port().to_string(), port, "{}", again.first_line);
+}
+
+#[test]
 fn a_pod_that_goes_away_is_replaced_by_another_ready_pod() {
     let Some(lab) = lab() else { return };
     let _fault = lab.inject("admin-outside");
