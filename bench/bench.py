@@ -287,6 +287,39 @@ def import_vs_kubectl(b, pgconn, lab, clusters=200, listen="127.0.0.1:16444"):
             server.wait()
 
 
+def bench_tunnel(b, pgconn, lab, base):
+    """psql through a `pgconn tunnel` (one port-forward stream per connection) vs the same
+    endpoint dialled directly, and `pgconn psql --via kube` (the tunnel opened each time) vs
+    `pgconn psql`."""
+    kube = lab.get("PGCONN_LAB_KUBECONFIG")
+    if not kube:
+        b.skipped("psql through the tunnel vs direct", "the lab has no Kubernetes API substitute")
+        return
+    env = dict(base, KUBECONFIG=kube)
+    admin_pw = Path(lab["PGCONN_LAB_SECRETS"], "temporal-db", "platform_admin").read_text()
+    proc = subprocess.Popen([pgconn, "tunnel", "temporal-db", "--admin", "--no-password"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        if not url:
+            b.skipped("psql through the tunnel vs direct", "pgconn tunnel printed nothing")
+            return
+        direct = (f"host=temporal-db-admin.{lab['PGCONN_LAB_DOMAIN']} port=5432 dbname=temporal "
+                  f"user=platform_admin sslmode=verify-full sslrootcert={lab['PGCONN_LAB_DIR']}/ca.crt")
+        psql_env = clean_env({"PGPASSWORD": admin_pw})
+        b.compare("psql -c 'select 1' through pgconn tunnel vs direct (admin endpoint)",
+                  ("through the tunnel", ["psql", "-Xqc", "select 1", url], psql_env, False),
+                  ("direct", ["psql", "-Xqc", "select 1", direct], psql_env, False),
+                  "≤ 3×", lambda r, a, _b: r <= 3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    b.compare("pgconn psql --admin --via kube -c 'select 1' vs without --via",
+              ("--via kube", [pgconn, "psql", "temporal-db", "--admin", "--via", "kube", "--", "-Xqc", "select 1"], env, False),
+              ("direct", [pgconn, "psql", "temporal-db", "--admin", "--", "-Xqc", "select 1"], env, False),
+              "(for reference: includes opening the tunnel)", lambda r, a, _b: True)
+
+
 def main():
     in_session_keyring()
     ap = argparse.ArgumentParser()
@@ -397,6 +430,10 @@ def main():
         delayed_doctor(b, pgconn, delayed, rounds)
     else:
         b.skipped("doctor on the delayed lab", "no delayed lab (lab/lab delay up)")
+
+
+    # 3b. --via kube tunnels.
+    bench_tunnel(b, pgconn, lab, base)
 
     # 4. Scale: a catalog of 1,000 clusters.
     with tempfile.TemporaryDirectory() as tmp:

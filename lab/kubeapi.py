@@ -20,6 +20,10 @@ TLS with a leaf from the lab CA (SANs: kube.DOMAIN, 127.0.0.1).
                                                                             clusters (bench), 0: the lab's
 
 Runs with Debian's python3 and python3-cryptography (no pip).
+Tunnels (`--via kube`): `GET /api/v1/namespaces/{ns}/pods/{name}/portforward` is a WebSocket
+port-forward (`kubeapi_portforward.py`); pods, Services, Endpoints and EndpointSlices of
+DIR/kube/core.json (re-read when it changes) are laid over the store by name, and a name
+dropped from it is gone (tests take a pod away that way).
 """
 import datetime
 import http.server
@@ -27,11 +31,13 @@ import ipaddress
 import json
 import os
 import secrets as pysecrets
+import socket
 import ssl
 import sys
 import urllib.parse
 import uuid
 
+import kubeapi_portforward
 import kubeapi_seed
 
 DOMAIN = "lab.pgconn.test"
@@ -97,6 +103,7 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
         "limited": pysecrets.token_hex(16),
         "exec": pysecrets.token_hex(16),
         "partial": pysecrets.token_hex(16),
+        "viewer": pysecrets.token_hex(16),
     }
     state = {
         # a user reads the namespaces listed ("*": all, and cluster-wide lists), minus `deny`
@@ -106,10 +113,13 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
             tokens["exec"]: {"user": "lab-exec", "namespaces": "*"},
             tokens["limited"]: {"user": "limited", "namespaces": ["platform"]},
             tokens["partial"]: {"user": "partial", "namespaces": "*", "deny": ["poolers.postgresql.cnpg.io"]},
+            # reads pods, Services and Endpoints, but lacks `create` on pods/portforward
+            tokens["viewer"]: {"user": "viewer", "namespaces": "*", "portforward": False},
         },
         "objects": kubeapi_seed.lab_objects(secrets_dir, DOMAIN, ca_pem),
     }
     write_private(os.path.join(kdir, "state.json"), json.dumps(state, indent=1))
+    write_private(os.path.join(kdir, "core.json"), json.dumps(core_objects(), indent=1))
     write_private(os.path.join(kdir, "exec-token"), tokens["exec"])
     server = "https://" + listen
     cluster = {"name": "lab", "cluster": {"server": server, "certificate-authority": ca_cert}}
@@ -125,12 +135,14 @@ def setup(kdir, secrets_dir, ca_cert, ca_key, listen, exec_plugin):
             {"name": "admin", "user": {"token": tokens["admin"]}},
             {"name": "limited", "user": {"token": tokens["limited"]}},
             {"name": "partial", "user": {"token": tokens["partial"]}},
+            {"name": "viewer", "user": {"token": tokens["viewer"]}},
             {"name": "expired", "user": {"token": "expired-" + pysecrets.token_hex(8)}},
         ],
         "contexts": [
             ctx("lab", "admin"),
             ctx("lab-limited", "limited"),
             ctx("lab-partial", "partial"),
+            ctx("lab-viewer", "viewer"),
             ctx("lab-expired", "expired"),
         ],
         "current-context": "lab",
@@ -448,11 +460,159 @@ def parse_path(parts):
     return gv, ns, rest[0], rest[1] if len(rest) == 2 else None
 
 
+# ---------------------------------------------------------------- core objects (--via kube tunnels)
+# Pods, Services and Endpoints as the operators leave them, in DIR/kube/core.json (re-read when it
+# changes, so tests can take a pod away). Kept apart so that a generic object store can absorb it.
+
+def pod_obj(ns, name, ip, port, port_name, labels, ready=True):
+    return {
+        "kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, ns + "/" + name)),
+                     "resourceVersion": "1", "labels": labels},
+        "spec": {"containers": [{"name": "postgres", "image": "postgres:15",
+                                 "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}]}]},
+        "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def service_obj(ns, name, port, target_port, port_name, selector=None):
+    spec = {"type": "ClusterIP", "ports": [{"name": port_name, "port": port, "targetPort": target_port, "protocol": "TCP"}]}
+    if selector:
+        spec["selector"] = selector
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, "svc/" + ns + "/" + name)),
+                         "resourceVersion": "1"},
+            "spec": spec}
+
+
+def endpoints_obj(ns, name, pods, port, port_name):
+    subsets = []
+    if pods:
+        subsets.append({
+            "addresses": [{"ip": p["status"]["podIP"],
+                           "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"],
+                                         "uid": p["metadata"]["uid"]}} for p in pods],
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}],
+        })
+    return {"kind": "Endpoints", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "resourceVersion": "1"}, "subsets": subsets}
+
+
+def slice_obj(ns, service, pods, port, port_name):
+    return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"name": service + "-x7k2p", "namespace": ns, "resourceVersion": "1",
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [p["status"]["podIP"]], "conditions": {"ready": True},
+                           "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"]}} for p in pods],
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}]}
+
+
+def core_objects():
+    """temporal: Zalando (master Service without a selector, its Endpoints written by Patroni;
+    -repl without a selector and with EndpointSlices only; -config with no endpoints at all; the
+    read pooler's pod is the lab's read PgBouncer). platform: CloudNativePG (-rw by selector with a
+    named targetPort, no Endpoints stored: resolved through the selector)."""
+    spilo = {"application": "spilo", "cluster-name": "temporal-db"}
+    t0 = pod_obj("temporal", "temporal-db-0", "127.21.1.1", 5432, "postgresql", dict(spilo, **{"spilo-role": "master"}))
+    t1 = pod_obj("temporal", "temporal-db-1", "127.21.1.2", 5432, "postgresql", dict(spilo, **{"spilo-role": "replica"}))
+    pooler = {"application": "db-connection-pooler", "connection-pooler": "temporal-db-pooler-repl"}
+    tr = pod_obj("temporal", "temporal-db-pooler-repl-0", "127.20.0.2", 5432, "postgresql", pooler)
+    cnpg = {"cnpg.io/cluster": "platform-db", "cnpg.io/instanceRole": "primary"}
+    p1 = pod_obj("platform", "platform-db-1", "127.21.2.1", 5433, "postgres", cnpg)
+    return {
+        "temporal": {
+            "pods": {"temporal-db-0": t0, "temporal-db-1": t1, "temporal-db-pooler-repl-0": tr},
+            "services": {
+                "temporal-db": service_obj("temporal", "temporal-db", 5432, 5432, "postgresql"),
+                "temporal-db-repl": service_obj("temporal", "temporal-db-repl", 5432, 5432, "postgresql"),
+                "temporal-db-config": service_obj("temporal", "temporal-db-config", 5432, 5432, "postgresql"),
+                "temporal-db-pooler-repl": service_obj("temporal", "temporal-db-pooler-repl", 5432, 5432,
+                                                       "postgresql", pooler),
+            },
+            "endpoints": {
+                "temporal-db": endpoints_obj("temporal", "temporal-db", [t0], 5432, "postgresql"),
+                "temporal-db-config": endpoints_obj("temporal", "temporal-db-config", [], 5432, "postgresql"),
+                "temporal-db-pooler-repl": endpoints_obj("temporal", "temporal-db-pooler-repl", [tr], 5432,
+                                                         "postgresql"),
+            },
+            "endpointslices": {
+                "temporal-db-repl-x7k2p": slice_obj("temporal", "temporal-db-repl", [t1], 5432, "postgresql"),
+            },
+        },
+        "platform": {
+            "pods": {"platform-db-1": p1},
+            "services": {"platform-db-rw": service_obj("platform", "platform-db-rw", 5433, "postgres", "postgres", cnpg)},
+            "endpoints": {},
+        },
+    }
+
+
+class CoreStore:
+    """core.json, re-read when its mtime changes."""
+
+    def __init__(self, path):
+        self.path = path
+        self.mtime = None
+        self.data = {}
+        self.initial = None
+
+    def get(self):
+        try:
+            m = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return {}
+        if m != self.mtime:
+            with open(self.path) as f:
+                self.data = json.load(f)
+            self.mtime = m
+        return self.data
+
+    def overlay(self, resource, ns, name, selector, items):
+        """`items` of the store with core.json laid over them by name: its objects
+        replace or add, and a name it had at first but dropped since is gone."""
+        data = self.get()
+        if self.initial is None:
+            self.initial = {(n, r, nm) for n, kinds in data.items() for r, objs in kinds.items() for nm in objs}
+        current = {}
+        for n, kinds in data.items():
+            if ns is None or n == ns:
+                for nm, o in kinds.get(resource, {}).items():
+                    current[(n, nm)] = o
+        gone = {(n, nm) for (n, r, nm) in self.initial if r == resource and (ns is None or n == ns)}
+        gone -= set(current)
+
+        def key(o):
+            return (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+
+        out = [o for o in items if key(o) not in current and key(o) not in gone]
+        for (n, nm), o in current.items():
+            if name is not None and nm != name:
+                continue
+            if selector and not matches(selector, o["metadata"].get("labels") or {}):
+                continue
+            out.append(o)
+        out.sort(key=key)
+        return out
+
+
+
+CORE_RESOURCES = ("pods", "services", "endpoints", "endpointslices")
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     store = None
+    core = None
     tokens = {}
     listen = ""
+
+    def setup(self):
+        super().setup()
+        # as Go's net/http (the real API server): no Nagle delay between a response's
+        # header and body writes, which the client's delayed ACK would otherwise cost
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
@@ -467,11 +627,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        parts = self.path.split("?", 1)[0].strip("/").split("/")
+        if kubeapi_portforward.is_portforward(parts):
+            user = self.authenticate()
+            if user is None:
+                return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            refused = kubeapi_portforward.handle(self, parts, query, user, self.find_pod)
+            if refused:
+                self.send_json(*refused)
+            return None
         code, obj = self.route()
         ctype = "application/json"
         if obj.get("kind") == "Table":
             ctype = "application/json;as=Table;v=v1;g=meta.k8s.io"
         self.send_json(code, obj, ctype)
+
+    def find_pod(self, ns, name):
+        """A pod as the API would answer it (core.json laid over the store)."""
+        kind = next(k for k in KINDS if k.group_version == "v1" and k.plural == "pods")
+        items = self.core.overlay("pods", ns, name, None, self.store.select(kind, ns, name))
+        return items[0] if items else None
 
     def do_POST(self):
         self.send_json(*status(405, "MethodNotAllowed", "the lab API server only reads"))
@@ -540,6 +716,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             items = self.store.select(kind, selector=selector)
         else:
             items = self.store.select(kind, ns, name, selector)
+        if kind.plural in CORE_RESOURCES and self.core is not None:
+            items = self.core.overlay(kind.plural, ns, name, selector, items)
         want_table = "as=Table" in self.headers.get("Accept", "")
         if name is not None:
             if not items:
@@ -593,6 +771,7 @@ def serve(kdir, listen, without=""):
         state = json.load(f)
     objects = [o for o in state["objects"] if o["apiVersion"].split("/")[0] not in missing]
     Handler.store = Store(objects)
+    Handler.core = CoreStore(os.path.join(kdir, "core.json"))
     Handler.tokens = state["tokens"]
     Handler.listen = listen
     host, port = listen.rsplit(":", 1)

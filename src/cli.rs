@@ -37,8 +37,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, hide_default_value = true)]
     pub color: ColorChoice,
 
-    /// kubeconfig context for Kubernetes credential sources and `catalog import|diff kubernetes`
-    /// [default: the source's `context`, else the kubeconfig's current-context]
+    /// kubeconfig context for Kubernetes credential sources, `k8s:` catalogs, `catalog
+    /// import|diff kubernetes` and --via kube [default: the source's `context`, else the
+    /// kubeconfig's current-context]
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
@@ -83,6 +84,8 @@ pub enum Command {
     Psql(PsqlArgs),
     /// Run any command with the endpoint's environment injected
     Run(RunArgs),
+    /// Hold a tunnel to the endpoint through the Kubernetes API; print its connection string
+    Tunnel(TunnelArgs),
     /// Write the catalog's endpoints into pg_service.conf (and .pgpass), or remove them
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -256,6 +259,11 @@ pub struct PsqlArgs {
     #[arg(long)]
     pub pin_ip: bool,
 
+    /// Reach the endpoint through a Kubernetes port-forward to its in-cluster Service
+    /// (TLS still verified against the endpoint's name)
+    #[arg(long, value_enum, value_name = "HOW", conflicts_with = "pin_ip")]
+    pub via: Option<ViaArg>,
+
     /// Arguments passed to psql as they are (after `--`)
     #[arg(last = true, value_name = "PSQL_ARGS")]
     pub psql_args: Vec<String>,
@@ -280,9 +288,42 @@ pub struct RunArgs {
     #[arg(long)]
     pub pin_ip: bool,
 
+    /// Reach the endpoint through a Kubernetes port-forward held while the command runs
+    /// (PGHOST stays the endpoint's name, PGHOSTADDR/PGPORT point at the tunnel)
+    #[arg(long, value_enum, value_name = "HOW", conflicts_with = "pin_ip")]
+    pub via: Option<ViaArg>,
+
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// How to reach an endpoint other than directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViaArg {
+    /// A port-forward through the Kubernetes API (kubeconfig; RBAC `create` on pods/portforward)
+    Kube,
+}
+
+/// `pgconn tunnel`.
+#[derive(Debug, Args)]
+pub struct TunnelArgs {
+    /// Which endpoint.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Local port on 127.0.0.1 [default: a free one]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+
+    /// The driver the printed string is for (only those that can dial 127.0.0.1 while
+    /// verifying the endpoint's name: uri, keyword, sqlalchemy)
+    #[arg(short, long, value_enum, default_value = "uri")]
+    pub format: Format,
+
+    /// Leave the password out of the printed string
+    #[arg(long)]
+    pub no_password: bool,
 }
 
 /// `pgconn creds`.
@@ -384,6 +425,11 @@ pub struct DoctorArgs {
     /// Replication lag on read endpoints above which to warn
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub max_lag: u64,
+
+    /// Check through a Kubernetes port-forward to each endpoint's Service: TLS, login,
+    /// routing, pooler and lag as the server is; dns/tcp/allowlist then concern the tunnel
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub via: Option<ViaArg>,
 }
 
 impl DoctorArgs {

@@ -87,6 +87,9 @@ pub enum Error {
     /// `catalog import` or `diff` could not read its source.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// A `--via kube` tunnel could not be opened.
+    #[error(transparent)]
+    Tunnel(#[from] crate::tunnel::TunnelError),
     /// Writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -122,7 +125,8 @@ impl Error {
             | Error::Import(_)
             | Error::Write(_)
             | Error::Doctor(_)
-            | Error::Wait(_) => Exit::Failure,
+            | Error::Wait(_)
+            | Error::Tunnel(_) => Exit::Failure,
         }
     }
 
@@ -140,6 +144,7 @@ impl Error {
             Error::Wait(e) => e.hint(),
             Error::Write(e) => e.hint(),
             Error::Import(e) => e.hint(),
+            Error::Tunnel(e) => e.hint(),
             Error::Io { .. } | Error::Interrupted => None,
         }
     }

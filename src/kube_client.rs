@@ -103,3 +103,39 @@ pub async fn connect(
         .map_err(|e| format!("cannot set up a client for {url} ({name}): {e}"))?;
     Ok(Some((client, name, namespace)))
 }
+
+/// A connected client with what messages name it by.
+#[derive(Clone)]
+pub struct KubeClient {
+    /// The client.
+    pub client: Client,
+    /// The context's name (for messages), e.g. `context lab`.
+    pub context: String,
+    /// The context's default namespace.
+    pub namespace: String,
+}
+
+/// [`connect`], as a [`KubeClient`].
+pub async fn client(
+    context: Option<String>,
+    timeout: Duration,
+) -> Result<Option<KubeClient>, String> {
+    Ok(connect(context, timeout)
+        .await?
+        .map(|(client, context, namespace)| KubeClient {
+            client,
+            context,
+            namespace,
+        }))
+}
+
+/// An error with its chain of causes, one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut detail = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    detail
+}

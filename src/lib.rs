@@ -27,6 +27,7 @@ pub mod shellenv;
 pub mod suggest;
 pub mod target;
 pub mod tls;
+pub mod tunnel;
 pub mod vocab;
 
 use clap::Parser;

@@ -530,6 +530,60 @@ fn fault_admin_blackhole() {
     );
 }
 
+/// The client is outside: the plain doctor fails tcp and names `--via kube`
+/// (the endpoint's Service is known); through the tunnel every check of the
+/// server passes, and dns/tcp/allowlist say they concern the tunnel.
+#[test]
+fn fault_admin_outside() {
+    let Some(lab) = lab() else { return };
+    let _fault = lab.inject("admin-outside");
+    let d = doctor(&lab, &["temporal-db", "--admin"]);
+    d.expect(
+        "temporal-db",
+        "admin",
+        "tcp",
+        "fail",
+        "packets are dropped",
+        "pgconn psql temporal-db --admin --via kube",
+    );
+    let mut cmd = lab.command(env!("CARGO_BIN_EXE_pgconn"));
+    cmd.args([
+        "doctor",
+        "temporal-db",
+        "--admin",
+        "--via",
+        "kube",
+        "--json",
+    ])
+    .args(["--timeout", &TIMEOUT.to_string()])
+    .env("PGCONN_CATALOG", lab.catalog())
+    .env(
+        "KUBECONFIG",
+        lab.var("PGCONN_LAB_KUBECONFIG").expect("kubeconfig"),
+    )
+    .env("PGCONN_KEYRING", "none");
+    let run = crate::support::lab::run(cmd, None, COMMAND_TIMEOUT);
+    let json: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("doctor --via kube did not print JSON ({e}): {run:#?}"));
+    let via = Doctor { json, run };
+    assert_eq!(via.exit(), Some(0), "{:#?}", via.run);
+    for id in [
+        "tcp",
+        "tls.negotiate",
+        "tls.chain",
+        "tls.hostname",
+        "tls.expiry",
+        "auth",
+        "routing",
+        "pooler",
+    ] {
+        via.expect("temporal-db", "admin", id, "ok", "", "");
+    }
+    for (id, status) in [("dns", "skip"), ("tcp", "ok"), ("allowlist", "skip")] {
+        via.expect("temporal-db", "admin", id, status, "via kube:", "");
+    }
+}
+
 #[test]
 fn fault_pooler_no_tls() {
     let Some(lab) = lab() else { return };

@@ -24,5 +24,6 @@ mod picker;
 mod remote_http;
 mod shared_catalogs;
 mod trust;
+mod tunnel_lab;
 mod user_files;
 mod wait_lab;

@@ -170,6 +170,45 @@ fn fault_admin_blackhole() {
 }
 
 #[test]
+fn fault_admin_outside() {
+    let Some(lab) = lab() else { return };
+    let mut fault = lab.inject("admin-outside");
+    lab.query_as(
+        "temporal-db",
+        "admin",
+        ADMIN_USER,
+        "select 1",
+        SHORT_TIMEOUT,
+    )
+    .expect_failure_with("timeout expired");
+    // the pod address is closed to the client too; the cluster's inside gets through to both
+    let dial = |from: &str, to: &str| {
+        let script = format!(
+            "import socket\ns = socket.socket()\n{}s.settimeout(2)\ns.connect(('{to}', 5432))",
+            if from.is_empty() {
+                String::new()
+            } else {
+                format!("s.bind(('{from}', 0))\n")
+            }
+        );
+        let mut cmd = lab.command("python3");
+        cmd.args(["-c", &script]);
+        crate::support::lab::run(cmd, None, Duration::from_secs(10))
+    };
+    let inside = lab
+        .var("PGCONN_LAB_INSIDE_IP")
+        .expect("PGCONN_LAB_INSIDE_IP");
+    let admin_ip = lab.var("PGCONN_LAB_ADMIN_IP").expect("PGCONN_LAB_ADMIN_IP");
+    dial("", "127.21.1.1").expect_failure_with("timed out");
+    dial(inside, "127.21.1.1").expect_ok();
+    dial(inside, admin_ip).expect_ok();
+    lab.assert_healthy("platform-db", "admin");
+    fault.heal();
+    lab.assert_healthy("temporal-db", "admin");
+    dial("", "127.21.1.1").expect_ok();
+}
+
+#[test]
 fn fault_pooler_no_tls() {
     let Some(lab) = lab() else { return };
     let mut fault = lab.inject("pooler-no-tls");

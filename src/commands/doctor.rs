@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::catalog::{Catalog, Role};
-use crate::cli::{DoctorArgs, DoctorFormat, TargetArgs};
-use crate::doctor::{self, Options, github, junit, render};
+use crate::cli::{DoctorArgs, DoctorFormat, TargetArgs, ViaArg};
+use crate::doctor::{self, Options, Tunneled, github, junit, render};
 use crate::error::{Error, Exit};
 use crate::output;
 use crate::target::{self, Selector, Target};
@@ -17,6 +17,11 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<Exit, Error> {
     let catalog = ctx.catalog()?;
     let targets = select_all(&catalog, &args.target)?;
     let format = args.output_format();
+    // held while the checks run
+    let held = match args.via {
+        Some(ViaArg::Kube) => open_tunnels(ctx, &targets, args.timeout),
+        None => Vec::new(),
+    };
     let opts = Options {
         timeout: Duration::from_secs_f64(args.timeout),
         egress_ip: args.egress_ip,
@@ -26,9 +31,11 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<Exit, Error> {
         progress: format == DoctorFormat::Human,
         credentials: ctx.credentials(&catalog),
         last_layer: None,
+        tunnels: held.iter().map(|(t, _)| t.clone()).collect(),
     };
     let started = Instant::now();
     let report = doctor::run(&catalog, &targets, &opts)?;
+    drop(held);
     let human = || render::human(&report, ctx.out, ctx.verbose(), started.elapsed());
     match format {
         DoctorFormat::Json => output::json(&report)?,
@@ -41,6 +48,41 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<Exit, Error> {
     } else {
         Exit::DoctorFailed
     })
+}
+
+/// One tunnel per target (`--via kube`); one that cannot be opened is
+/// reported by the endpoint's `tcp` check, not as an error of the run.
+fn open_tunnels(
+    ctx: &Context,
+    targets: &[Target<'_>],
+    timeout: f64,
+) -> Vec<(Tunneled, Option<crate::tunnel::Tunnel>)> {
+    targets
+        .iter()
+        .map(|t| {
+            let service = t
+                .endpoint
+                .service
+                .as_ref()
+                .map(ToString::to_string)
+                .ok_or_else(|| {
+                    "the catalog names no service: NAMESPACE/NAME for this endpoint".to_string()
+                });
+            let opened = super::open_tunnel(ctx, t, 0, Duration::from_secs_f64(timeout), ctx.err);
+            let local = opened
+                .as_ref()
+                .map(crate::tunnel::Tunnel::local_addr)
+                .map_err(|e| (e.to_string(), e.hint()));
+            let tunneled = Tunneled {
+                cluster: t.cluster.name.clone(),
+                role: t.endpoint.role,
+                service,
+                local,
+                pod_port: opened.as_ref().ok().map(|t| t.first_pod().port),
+            };
+            (tunneled, opened.ok())
+        })
+        .collect()
 }
 
 /// The endpoints to check: every endpoint of every cluster without a

@@ -16,6 +16,7 @@ mod psql;
 mod run;
 mod service;
 mod show;
+mod tunnel;
 mod url;
 mod wait;
 
@@ -40,6 +41,7 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Exit, Error> {
         Command::Env(args) => env::run(ctx, args),
         Command::Psql(args) => psql::run(ctx, args),
         Command::Run(args) => run::run(ctx, args),
+        Command::Tunnel(args) => tunnel::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Explain(args) => explain::run(ctx, args),
         Command::Wait(args) => wait::run(ctx, args),
@@ -127,6 +129,9 @@ pub struct Connection<'c> {
     pub credential: Option<Credential>,
     /// `--pin-ip`: the catalog's IP for the endpoint.
     pub hostaddr: Option<std::net::IpAddr>,
+    /// `--via kube`: the tunnel's local address, dialled instead of the
+    /// endpoint (host stays the endpoint's name, for TLS).
+    pub dial: Option<std::net::SocketAddr>,
     /// How to name system roots for the libpq that will read the parameters.
     pub roots: SystemRoots,
     /// Connect timeout in seconds.
@@ -141,8 +146,8 @@ impl Connection<'_> {
         let endpoint = self.target.endpoint;
         Params {
             host: &endpoint.host,
-            port: endpoint.port,
-            hostaddr: self.hostaddr,
+            port: self.dial.map_or(endpoint.port, |a| a.port()),
+            hostaddr: self.dial.map(|a| a.ip()).or(self.hostaddr),
             database: self.target.database.as_deref(),
             user: self
                 .credential
@@ -206,8 +211,38 @@ pub fn connect<'c>(
         target,
         credential,
         hostaddr,
+        dial: None,
         roots,
         connect_timeout: catalog.connect_timeout,
         settings,
     })
+}
+
+/// Opens a `--via kube` tunnel to the target's Service on `local_port`
+/// (0: a free one), each API step bounded by `timeout`; its notes go to stderr.
+pub fn open_tunnel(
+    ctx: &Context,
+    target: &Target<'_>,
+    local_port: u16,
+    timeout: std::time::Duration,
+    style: crate::output::Style,
+) -> Result<crate::tunnel::Tunnel, Error> {
+    let endpoint = target.endpoint;
+    let label = format!("{} {}", target.cluster.name, endpoint.role);
+    let service = endpoint
+        .service
+        .clone()
+        .ok_or_else(|| crate::tunnel::TunnelError::NoService(label.clone()))?;
+    let spec = crate::tunnel::Spec {
+        label,
+        service,
+        endpoint_port: endpoint.port,
+        context: ctx.kube_context().map(str::to_string),
+        timeout,
+        local_port,
+    };
+    let log: crate::tunnel::Log = std::sync::Arc::new(move |line: &str| {
+        crate::output::note(style, &format!("tunnel: {line}"));
+    });
+    Ok(crate::tunnel::Tunnel::open(spec, log)?)
 }

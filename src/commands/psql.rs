@@ -7,8 +7,8 @@
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{Connection, Context, Needs, connect};
-use crate::cli::PsqlArgs;
+use super::{Connection, Context, Needs, connect, open_tunnel};
+use crate::cli::{PsqlArgs, ViaArg};
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
 use crate::knowledge;
@@ -42,6 +42,18 @@ pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
         password: true,
     };
     let mut conn = connect(ctx, &catalog, &args.target, needs)?;
+    // held for the child's lifetime
+    let tunnel = match args.via {
+        Some(ViaArg::Kube) => Some(open_tunnel(
+            ctx,
+            &conn.target,
+            0,
+            std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
+            ctx.err,
+        )?),
+        None => None,
+    };
+    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
     if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
         output::note(
             style,
@@ -68,6 +80,9 @@ pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
                 style,
                 &format!("{} — {}", diagnosis.summary, diagnosis.hint),
             );
+        }
+        if let Some(around) = tunnel_suggestion(&conn, diagnosis.category, args.via) {
+            output::note(style, &around);
         }
     }
     Ok(Exit::Child(status))
@@ -152,6 +167,26 @@ fn refetch(conn: &Connection<'_>, style: Style) -> Result<Option<Credential>, Er
         );
     }
     Ok(fresh)
+}
+
+/// When the path is closed (timeout, allowlist) and the endpoint's Service
+/// is known, the way around it through the Kubernetes API.
+fn tunnel_suggestion(
+    conn: &Connection<'_>,
+    category: knowledge::Category,
+    via: Option<ViaArg>,
+) -> Option<String> {
+    let closed = matches!(
+        category,
+        knowledge::Category::Tcp | knowledge::Category::Allowlist
+    );
+    let service = conn.target.endpoint.service.as_ref()?;
+    (closed && via.is_none()).then(|| {
+        format!(
+            "from outside the allowed networks: `pgconn psql {} --{} --via kube` goes through the Kubernetes API (service {service})",
+            conn.target.cluster.name, conn.target.endpoint.role
+        )
+    })
 }
 
 /// What a user should know before typing into a transaction-pooled session.

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Context, Needs, connect};
-use crate::cli::RunArgs;
+use super::{Context, Needs, connect, open_tunnel};
+use crate::cli::{RunArgs, ViaArg};
 use crate::error::{Error, Exit};
 use crate::launch::run_child;
 use crate::output;
@@ -38,7 +38,19 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Exit, Error> {
         pin_ip: args.pin_ip,
         password: true,
     };
-    let conn = connect(ctx, &catalog, &args.target, needs)?;
+    let mut conn = connect(ctx, &catalog, &args.target, needs)?;
+    // held for the child's lifetime
+    let tunnel = match args.via {
+        Some(ViaArg::Kube) => Some(open_tunnel(
+            ctx,
+            &conn.target,
+            0,
+            std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
+            ctx.err,
+        )?),
+        None => None,
+    };
+    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
     let tool = Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -65,5 +77,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Exit, Error> {
     for var in pgenv::variables(&conn.params(), include) {
         cmd.env(&var.name, var.value.expose());
     }
-    Ok(Exit::Child(run_child(&mut cmd)?))
+    let status = run_child(&mut cmd)?;
+    drop(tunnel);
+    Ok(Exit::Child(status))
 }

@@ -110,6 +110,7 @@ fn bodies(ctx: &Context, catalog: &Catalog, with_pgpass: bool) -> (String, Strin
                 target,
                 credential: None,
                 hostaddr: None,
+                dial: None,
                 roots: roots.clone(),
                 connect_timeout: catalog.connect_timeout,
                 settings: settings.clone(),

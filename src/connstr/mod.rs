@@ -142,6 +142,11 @@ pub enum ConnStrError {
     /// `--pin-ip` with a driver that has no `hostaddr`.
     #[error("the {0} format cannot pin an IP address (the driver has no hostaddr setting)")]
     PinIpUnsupported(&'static str),
+    /// `--via kube` with a driver that cannot dial one address while verifying another name.
+    #[error(
+        "the {0} format cannot go through a tunnel: its driver cannot dial 127.0.0.1 while verifying the endpoint's name (it has no hostaddr setting), and pgconn does not weaken verification"
+    )]
+    TunnelUnsupported(&'static str),
     /// `--pin-ip` but the catalog knows no IP for the endpoint.
     #[error("the catalog gives no IP for {0}, so there is nothing to pin")]
     NoIpToPin(String),
@@ -153,6 +158,9 @@ impl ConnStrError {
         Some(match self {
             ConnStrError::PinIpUnsupported(_) => {
                 "--pin-ip works with --format uri, keyword and sqlalchemy".into()
+            }
+            ConnStrError::TunnelUnsupported(_) => {
+                "tunnels work with --format uri, keyword and sqlalchemy (libpq's hostaddr); for other drivers, set the host to 127.0.0.1 and the TLS server name to the endpoint's in code".into()
             }
             ConnStrError::NoIpToPin(_) => {
                 "add `ip:` to the endpoint or `shared_ips` to the catalog".into()
@@ -167,10 +175,15 @@ pub fn libpq_sslrootcert(p: &Params<'_>) -> Option<String> {
     libpq::sslrootcert(p)
 }
 
+/// Whether the format's driver can dial one address (`hostaddr`) while
+/// verifying the certificate against another name (`host`).
+pub fn dials_apart(format: Format) -> bool {
+    matches!(format, Format::Uri | Format::Keyword | Format::Sqlalchemy)
+}
+
 /// Writes the connection string for `format`.
 pub fn render(format: Format, p: &Params<'_>) -> Result<Rendered, ConnStrError> {
-    let pins = matches!(format, Format::Uri | Format::Keyword | Format::Sqlalchemy);
-    if p.hostaddr.is_some() && !pins {
+    if p.hostaddr.is_some() && !dials_apart(format) {
         return Err(ConnStrError::PinIpUnsupported(format.as_str()));
     }
     Ok(match format {

@@ -55,6 +55,9 @@ pub fn judge(outcome: &mut Outcome, egress: &Egress) {
 }
 
 fn verdict(f: &Findings, egress: &Egress) -> Check {
+    if let Some(service) = &f.via {
+        return super::via_kube::allowlist(service);
+    }
     let Some(ranges) = &f.ranges else {
         return Check::skip(
             CheckId::Allowlist,

@@ -15,7 +15,7 @@ use super::session::{Checked, Login, Session, SessionError, Tls};
 use super::sheet::{CheckId, Sheet};
 use super::{
     Check, CredFuture, Ctx, EndpointReport, Outcome, auth, dns, lag, pooler, probe, routing, tcp,
-    tls_chain, tls_expiry, tls_hostname, tls_negotiate,
+    tls_chain, tls_expiry, tls_hostname, tls_negotiate, via_kube,
 };
 use crate::catalog::{Endpoint, PoolerKind, SslMode};
 use crate::target::Target;
@@ -38,6 +38,10 @@ pub struct Findings {
     pub dropped: bool,
     /// DNS answered, but not with the catalog's IP: (answer, expected).
     pub dns_mismatch: Option<(Vec<IpAddr>, IpAddr)>,
+    /// The endpoint's in-cluster Service, when the catalog names it.
+    pub service: Option<String>,
+    /// `--via kube`: checked through a tunnel to this Service.
+    pub via: Option<String>,
 }
 
 /// Checks one endpoint.
@@ -47,8 +51,14 @@ pub async fn check(ctx: &Ctx<'_>, target: &Target<'_>, cred: CredFuture) -> Outc
         label: format!("{} {}", target.cluster.name, ep.role),
         ranges: ep.allowed_source_ranges.clone(),
         direct: !ep.pooled,
+        service: ep.service.as_ref().map(ToString::to_string),
         ..Findings::default()
     };
+    if let Some(tunnel) = ctx.opts.tunnel_for(target) {
+        // the server sees the cluster's inside: not this client's egress
+        findings.direct = false;
+        findings.via = Some(tunnel.service.clone().unwrap_or_else(|_| "none".into()));
+    }
     let mut sheet = Sheet::default();
     layers(ctx, target, cred, &mut sheet, &mut findings).await;
     sheet.fill_missing();
@@ -90,20 +100,10 @@ async fn layers(
     f: &mut Findings,
 ) {
     let ep = target.endpoint;
-    if !ready(ctx, sheet, CheckId::Dns) {
-        return;
-    }
-    let started = Instant::now();
-    let (check, addrs) = dns::run(ctx, ep, f).await;
-    sheet.push(check.took(started));
-    let Some(addrs) = addrs else { return };
-    if !ready(ctx, sheet, CheckId::Tcp) {
-        return;
-    }
-    let started = Instant::now();
-    let (check, connected) = tcp::run(ctx, ep, &addrs, f).await;
-    sheet.push(check.took(started));
-    let Some((stream, addr)) = connected else {
+    let Some((stream, addr)) = (match ctx.opts.tunnel_for(target) {
+        Some(tunnel) => via_kube::dial(ctx, tunnel, sheet).await,
+        None => direct(ctx, ep, sheet, f).await,
+    }) else {
         return;
     };
     let roots = tls::load_roots(&ep.sslrootcert);
@@ -166,6 +166,29 @@ fn spare_session<'a>(
         };
         Session::open(&login, tls, timeout).await
     })
+}
+
+/// `dns` then `tcp` on the endpoint itself; the stream when both passed.
+async fn direct(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    sheet: &mut Sheet,
+    f: &mut Findings,
+) -> Option<(TcpStream, SocketAddr)> {
+    if !ready(ctx, sheet, CheckId::Dns) {
+        return None;
+    }
+    let started = Instant::now();
+    let (check, addrs) = dns::run(ctx, ep, f).await;
+    sheet.push(check.took(started));
+    let addrs = addrs?;
+    if !ready(ctx, sheet, CheckId::Tcp) {
+        return None;
+    }
+    let started = Instant::now();
+    let (check, connected) = tcp::run(ctx, ep, &addrs, f).await;
+    sheet.push(check.took(started));
+    connected
 }
 
 /// tls.negotiate, then the three facets of the certificate; the connection

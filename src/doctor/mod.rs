@@ -25,6 +25,7 @@ mod tls_chain;
 mod tls_expiry;
 mod tls_hostname;
 mod tls_negotiate;
+mod via_kube;
 pub mod wait;
 
 use std::io::{self, IsTerminal, Write};
@@ -43,6 +44,7 @@ use crate::knowledge::sanitize;
 use crate::target::Target;
 
 pub use sheet::CheckId;
+pub use via_kube::Tunneled;
 
 /// How many endpoints are checked at once.
 pub const CONCURRENCY: usize = 16;
@@ -205,6 +207,17 @@ pub struct Options {
     pub credentials: credentials::Settings,
     /// The last layer to run (`wait` stops after `routing`); `None`: all.
     pub last_layer: Option<CheckId>,
+    /// `--via kube`: the tunnel of each endpoint (dialled instead of it).
+    pub tunnels: Vec<Tunneled>,
+}
+
+impl Options {
+    /// The tunnel of `target`, under `--via kube`.
+    pub fn tunnel_for(&self, target: &Target<'_>) -> Option<&Tunneled> {
+        self.tunnels
+            .iter()
+            .find(|t| t.cluster == target.cluster.name && t.role == target.endpoint.role)
+    }
 }
 
 impl Options {
@@ -378,6 +391,7 @@ fn assemble(outcomes: Vec<Outcome>, echoed: Option<allowlist::Egress>, opts: &Op
         .into_iter()
         .map(|mut o| {
             allowlist::judge(&mut o, &egress);
+            via_kube::hint_tunnel(&mut o);
             o.report
         })
         .collect();

@@ -108,6 +108,7 @@ pub fn wait(
         // the credential was fetched once, before the first attempt
         credentials: crate::credentials::Settings::default(),
         last_layer: Some(CheckId::Routing),
+        tunnels: Vec::new(),
     };
     let credential: CredResult = Arc::new(Ok(credential));
     let retry = Retry {
