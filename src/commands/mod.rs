@@ -218,6 +218,28 @@ pub fn connect<'c>(
     })
 }
 
+/// [`connect`], through a `--via kube` tunnel when `via` asks for one: the
+/// connection dials the tunnel's local end (TLS still verifies the
+/// endpoint's name); the caller holds the tunnel while it is used.
+pub fn connect_via<'c>(
+    ctx: &Context,
+    catalog: &'c Catalog,
+    args: &TargetArgs,
+    needs: Needs,
+    via: Option<crate::cli::ViaArg>,
+) -> Result<(Connection<'c>, Option<crate::tunnel::Tunnel>), Error> {
+    let mut conn = connect(ctx, catalog, args, needs)?;
+    let timeout = std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1)));
+    let tunnel = match via {
+        Some(crate::cli::ViaArg::Kube) => {
+            Some(open_tunnel(ctx, &conn.target, 0, timeout, ctx.err)?)
+        }
+        None => None,
+    };
+    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
+    Ok((conn, tunnel))
+}
+
 /// Opens a `--via kube` tunnel to the target's Service on `local_port`
 /// (0: a free one), each API step bounded by `timeout`; its notes go to stderr.
 pub fn open_tunnel(

@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::process::Command;
 
-use super::{Connection, Context, Needs, connect, open_tunnel};
+use super::{Connection, Context, Needs, connect_via};
 use crate::cli::{PsqlArgs, ViaArg};
 use crate::credentials::{self, Credential};
 use crate::error::{Error, Exit};
@@ -41,19 +41,8 @@ pub fn run(ctx: &Context, args: &PsqlArgs) -> Result<Exit, Error> {
         pin_ip: args.pin_ip,
         password: true,
     };
-    let mut conn = connect(ctx, &catalog, &args.target, needs)?;
-    // held for the child's lifetime
-    let tunnel = match args.via {
-        Some(ViaArg::Kube) => Some(open_tunnel(
-            ctx,
-            &conn.target,
-            0,
-            std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
-            ctx.err,
-        )?),
-        None => None,
-    };
-    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
+    // the tunnel (--via kube) is held for the child's lifetime
+    let (mut conn, _tunnel) = connect_via(ctx, &catalog, &args.target, needs, args.via)?;
     if conn.target.endpoint.pooled && std::io::stderr().is_terminal() {
         output::note(
             style,

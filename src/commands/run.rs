@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Context, Needs, connect, open_tunnel};
-use crate::cli::{RunArgs, ViaArg};
+use super::{Context, Needs, connect_via};
+use crate::cli::RunArgs;
 use crate::error::{Error, Exit};
 use crate::launch::run_child;
 use crate::output;
@@ -38,19 +38,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Exit, Error> {
         pin_ip: args.pin_ip,
         password: true,
     };
-    let mut conn = connect(ctx, &catalog, &args.target, needs)?;
-    // held for the child's lifetime
-    let tunnel = match args.via {
-        Some(ViaArg::Kube) => Some(open_tunnel(
-            ctx,
-            &conn.target,
-            0,
-            std::time::Duration::from_secs(u64::from(catalog.connect_timeout.max(1))),
-            ctx.err,
-        )?),
-        None => None,
-    };
-    conn.dial = tunnel.as_ref().map(crate::tunnel::Tunnel::local_addr);
+    // the tunnel (--via kube) is held for the child's lifetime
+    let (conn, tunnel) = connect_via(ctx, &catalog, &args.target, needs, args.via)?;
     let tool = Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
