@@ -278,6 +278,20 @@ fn an_https_catalog_is_verified_cached_revalidated_and_pinned() {
     let before = server.requests().len();
     https(&home, &server, &["--catalog", &url, "url", "app-db"]).success();
     assert_eq!(server.requests().len(), before, "{:?}", server.requests());
+    // `catalog path -v` says where it came from and how old the copy is
+    let path = https(
+        &home,
+        &server,
+        &["--catalog", &url, "catalog", "path", "-v"],
+    );
+    assert!(
+        path.stderr
+            .contains("found through --catalog; trusted by its place")
+            && path
+                .stderr
+                .contains(&format!("{url}: cached copy confirmed ")),
+        "{path:#?}"
+    );
     // `catalog refresh` revalidates: a conditional request answered 304
     let refreshed = https(&home, &server, &["--catalog", &url, "catalog", "refresh"]);
     assert!(

@@ -188,16 +188,7 @@ pub fn fetch(
     fetching: &Fetching,
 ) -> Result<Fetched, CatalogError> {
     let force = fetching.force;
-    // a ConfigMap is per cluster: the kubeconfig context is part of its name
-    let key = match &remote.config_map {
-        Some(_) => {
-            let context = (fetching.kube_context.clone())
-                .or_else(crate::kube_client::current_context_cheap)
-                .unwrap_or_default();
-            format!("{}@{context}", remote.url)
-        }
-        None => remote.url.clone(),
-    };
+    let key = cache_key(remote, fetching);
     let cached = read_cached(&key);
     if let Some(c) = &cached
         && !force
@@ -265,6 +256,28 @@ pub fn fetch(
             }),
         },
     }
+}
+
+/// What names a source's cached copy: its URL; a `ConfigMap` is per cluster,
+/// so the kubeconfig context is part of its name.
+fn cache_key(remote: &Remote, fetching: &Fetching) -> String {
+    match &remote.config_map {
+        Some(_) => {
+            let context = (fetching.kube_context.clone())
+                .or_else(crate::kube_client::current_context_cheap)
+                .unwrap_or_default();
+            format!("{}@{context}", remote.url)
+        }
+        None => remote.url.clone(),
+    }
+}
+
+/// How long ago the source `name` (a URL or `k8s:` source) was last
+/// confirmed, from its cached copy; `None` when it is not remote or has none.
+pub fn confirmed_ago(name: &str, fetching: &Fetching) -> Option<u64> {
+    let remote = Remote::parse(name)?.ok()?;
+    let cached = read_cached(&cache_key(&remote, fetching))?;
+    Some(now().saturating_sub(cached.confirmed_at))
 }
 
 /// `90 s`, `12 min`, `3 h`, `2 days`.

@@ -59,6 +59,18 @@ pub fn path(ctx: &Context) -> Result<Exit, Error> {
         for included in opened.catalog.sources.iter().skip(1) {
             output::note(style, &format!("includes {included}"));
         }
+        let fetching = ctx.fetching();
+        for source in &opened.catalog.sources {
+            if let Some(age) = catalog::remote::confirmed_ago(source, &fetching) {
+                output::note(
+                    style,
+                    &format!(
+                        "{source}: cached copy confirmed {} ago (`pgconn catalog refresh` fetches it now)",
+                        catalog::remote::human_age(age)
+                    ),
+                );
+            }
+        }
     } else {
         note_trust(ctx, &found.path, &opened.trust);
     }

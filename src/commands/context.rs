@@ -102,6 +102,14 @@ impl Context {
         }
     }
 
+    /// How remote catalog sources are fetched in this run (`--context`).
+    pub fn fetching(&self) -> cat::remote::Fetching {
+        cat::remote::Fetching {
+            force: false,
+            kube_context: self.kube_context_name.clone(),
+        }
+    }
+
     /// The catalog with where it was found and how far it is trusted.
     pub fn open(&self, purpose: Purpose) -> Result<Opened, Error> {
         self.open_refreshing(purpose, false)
@@ -112,7 +120,7 @@ impl Context {
         let found = self.discover()?;
         let fetching = cat::remote::Fetching {
             force: refresh,
-            kube_context: self.kube_context_name.clone(),
+            ..self.fetching()
         };
         let opened = cat::open(found, TrustStore::user().as_ref(), purpose, &fetching)?;
         for note in &opened.notes {
