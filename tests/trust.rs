@@ -240,3 +240,38 @@ fn completion_never_reads_an_untrusted_catalog() {
     let after = complete();
     assert!(after.success().contains("app"), "{after:#?}");
 }
+
+#[test]
+fn describing_an_untrusted_catalog_fetches_none_of_its_remote_includes() {
+    let home = Scratch::new();
+    let repo = Scratch::new();
+    let listener = Listener::start();
+    let include = format!("https://127.0.0.1:{}/org.yaml", listener.port);
+    repo.write(
+        "pgconn.yaml",
+        &format!("version: 1\ninclude: [\"{include}\", \"k8s:platform/pgconn-catalog\"]\n"),
+    );
+    for args in [
+        &["ls"][..],
+        &["show", "app"],
+        &["url", "app", "--no-password"],
+        &["catalog", "validate"],
+        &["catalog", "path", "-v"],
+    ] {
+        // each says the include was not fetched (nothing to describe without it)
+        in_repo(&home, repo.path(), args).fails_with(2, &["not fetched"]);
+    }
+    in_repo(&home, repo.path(), &["ls"])
+        .fails_with(2, &[&include, "not fetched", "pgconn catalog trust"]);
+    in_repo(
+        &home,
+        repo.path(),
+        &["explain", "FATAL: password authentication failed"],
+    )
+    .success();
+    assert_eq!(
+        listener.accepted(),
+        0,
+        "an untrusted catalog made pgconn connect to its include"
+    );
+}

@@ -336,6 +336,16 @@ pub fn open(
             edited: store.is_some_and(|s| s.knows(&canonical)),
         });
     }
+    // an untrusted catalog is only described: nothing it names is fetched
+    let offline = remote::Fetching {
+        offline: true,
+        ..fetching.clone()
+    };
+    let fetching = if trust.allows_use() {
+        fetching
+    } else {
+        &offline
+    };
     let loaded = load_source(&found.path, &text, fetching)?;
     Ok(Opened {
         found,

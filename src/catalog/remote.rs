@@ -35,6 +35,9 @@ pub struct Fetching {
     pub force: bool,
     /// `--context`: the kubeconfig context for `k8s:` sources.
     pub kube_context: Option<String>,
+    /// Never reach the network (a catalog the user has not trusted is only
+    /// described): a cached copy or an error saying why.
+    pub offline: bool,
 }
 
 /// A catalog source that is not a local file.
@@ -190,6 +193,24 @@ pub fn fetch(
     let force = fetching.force;
     let key = cache_key(remote, fetching);
     let cached = read_cached(&key);
+    if fetching.offline {
+        return match cached {
+            Some(c) => {
+                pinned(remote, &c.body)?;
+                Ok(Fetched {
+                    text: c.body,
+                    note: None,
+                    confirmed_at: c.confirmed_at,
+                })
+            }
+            None => Err(CatalogError::Remote {
+                source_name: remote.url.clone(),
+                reason: "not fetched: the catalog that includes it is not trusted \
+                         (`pgconn catalog trust` allows it)"
+                    .into(),
+            }),
+        };
+    }
     if let Some(c) = &cached
         && !force
         && now().saturating_sub(c.confirmed_at) < refresh.as_secs()

@@ -4,21 +4,35 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::catalog::trust::{self, TrustStore};
-use crate::catalog::{self, Catalog, CatalogError, Purpose, SourceSpec, Trust, schema};
+use crate::catalog::{self, Catalog, CatalogError, Purpose, SourceSpec, schema};
 use crate::error::{Error, Exit};
 use crate::knowledge::sanitize_lines;
 use crate::output;
 
 /// `catalog validate`: every problem at once; warnings do not fail.
 pub fn validate(ctx: &Context) -> Result<Exit, Error> {
-    let found = ctx.discover()?;
-    trust::check_owner_and_mode(&found.path)?;
-    let loaded = catalog::load(&found.path)?;
-    ctx.open(Purpose::Describe)
-        .map(|opened| note_trust(ctx, &opened.found.path, &opened.trust))?;
-    for w in &loaded.warnings {
+    let opened = ctx.open(Purpose::Describe)?;
+    ctx.note_if_untrusted(&opened);
+    let found = &opened.found;
+    // the warnings need a full read (never the snapshot), fetching no more than open() did
+    let warnings = if catalog::remote::Remote::parse(&found.path.display().to_string()).is_some() {
+        Vec::new()
+    } else {
+        let text = catalog::read_text(&found.path, catalog::MAX_BYTES)?;
+        let fetching = catalog::remote::Fetching {
+            offline: !opened.trust.allows_use(),
+            ..ctx.fetching()
+        };
+        catalog::load_source(&found.path, &text, &fetching)?.warnings
+    };
+    for w in &warnings {
         eprintln!("{}", sanitize_lines(&w.render(&found.path)));
     }
+    let loaded = catalog::Loaded {
+        catalog: opened.catalog,
+        warnings,
+        notes: Vec::new(),
+    };
     let c = &loaded.catalog;
     let endpoints: usize = c.clusters.iter().map(|c| c.endpoints.len()).sum();
     output::line(&format!(
@@ -72,23 +86,9 @@ pub fn path(ctx: &Context) -> Result<Exit, Error> {
             }
         }
     } else {
-        note_trust(ctx, &found.path, &opened.trust);
+        ctx.note_if_untrusted(&opened);
     }
     Ok(Exit::Success)
-}
-
-/// Says on stderr that a catalog is untrusted, and how to trust it.
-fn note_trust(ctx: &Context, path: &Path, trust: &Trust) {
-    if !trust.allows_use() {
-        output::note(
-            ctx.err,
-            &format!(
-                "{} is not trusted: only describing commands work; `pgconn catalog trust {}` allows the rest",
-                path.display(),
-                trust::shell_quote(path)
-            ),
-        );
-    }
 }
 
 /// The catalog file a trust command is about: PATH, else the one found from here.

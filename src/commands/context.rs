@@ -79,6 +79,12 @@ impl Context {
     /// is read, with a note on stderr saying so and how to trust it.
     pub fn catalog_to_describe(&self) -> Result<Catalog, Error> {
         let opened = self.open(Purpose::Describe)?;
+        self.note_if_untrusted(&opened);
+        Ok(opened.catalog)
+    }
+
+    /// Says on stderr that a catalog is untrusted, and how to trust it.
+    pub fn note_if_untrusted(&self, opened: &Opened) {
         if !opened.trust.allows_use() {
             output::note(
                 self.err,
@@ -89,7 +95,6 @@ impl Context {
                 ),
             );
         }
-        Ok(opened.catalog)
     }
 
     /// The catalog for a connection that `needs`: only described when no
@@ -107,6 +112,7 @@ impl Context {
         cat::remote::Fetching {
             force: false,
             kube_context: self.kube_context_name.clone(),
+            offline: false,
         }
     }
 
