@@ -128,14 +128,3 @@ pub async fn client(
             namespace,
         }))
 }
-
-/// An error with its chain of causes, one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut detail = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        detail = format!("{detail}: {s}");
-        source = s.source();
-    }
-    detail
-}

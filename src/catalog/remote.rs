@@ -430,12 +430,7 @@ fn read_config_map(
 }
 
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
+    let mut text = crate::net::error_chain(e);
     // rendered through the one sanitiser with every error
     if text.contains("UnknownIssuer") {
         text.push_str(

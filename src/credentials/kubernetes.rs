@@ -170,19 +170,10 @@ fn describe_error(e: &kube::Error, ns: &str, name: &str, ctx: &str) -> String {
             "authentication of {ctx} failed (exec plugin or token file?): {}",
             sanitize_redacted(&inner.to_string(), &[])
         ),
-        other => {
-            use std::error::Error as _;
-            let mut detail = other.to_string();
-            let mut source = other.source();
-            while let Some(s) = source {
-                detail = format!("{detail}: {s}");
-                source = s.source();
-            }
-            format!(
-                "cannot read secret {ns}/{name} with {ctx}: {}",
-                sanitize_redacted(&detail, &[])
-            )
-        }
+        other => format!(
+            "cannot read secret {ns}/{name} with {ctx}: {}",
+            sanitize_redacted(&crate::net::error_chain(&other), &[])
+        ),
     }
 }
 

@@ -123,12 +123,7 @@ fn transport_error(addr: &str, e: &reqwest::Error) -> VaultError {
             ),
         };
     }
-    let mut detail = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        detail = format!("{detail}: {s}");
-        source = s.source();
-    }
+    let detail = crate::net::error_chain(e);
     let what = if e.is_timeout() {
         "no answer in time from"
     } else if e.is_connect() {

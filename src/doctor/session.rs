@@ -5,7 +5,6 @@
 //! simple query protocol is used: `query` would prepare *named* statements,
 //! which is exactly what breaks behind a transaction-mode pooler.
 
-use std::error::Error as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -72,13 +71,7 @@ impl std::fmt::Display for SessionError {
                 if let Some(db) = e.as_db_error() {
                     return write!(f, "{}: {}", db.severity(), db.message());
                 }
-                write!(f, "{e}")?;
-                let mut source = e.source();
-                while let Some(s) = source {
-                    write!(f, ": {s}")?;
-                    source = s.source();
-                }
-                Ok(())
+                f.write_str(&crate::net::error_chain(e))
             }
         }
     }

@@ -269,19 +269,8 @@ async fn list(
         Err(kube::Error::Api(status)) if status.code == 401 => Err(Failure::Other(
             "401 Unauthorized: log in again (expired token?)".into(),
         )),
-        Err(e) => Err(Failure::Other(sanitize(&error_chain(&e)))),
+        Err(e) => Err(Failure::Other(sanitize(&crate::net::error_chain(&e)))),
     }
-}
-
-fn error_chain(e: &kube::Error) -> String {
-    use std::error::Error as _;
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 // ------------------------------------------------------------------ building

@@ -23,7 +23,8 @@ use tokio::sync::oneshot;
 
 use crate::catalog::ServiceRef;
 use crate::knowledge::sanitize;
-use crate::kube_client::{self, KubeClient, error_chain};
+use crate::kube_client::{self, KubeClient};
+use crate::net::error_chain;
 
 pub use resolve::PodPort;
 
