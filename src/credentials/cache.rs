@@ -281,6 +281,27 @@ mod tests {
         }
     }
 
+    impl Leasing {
+        /// A source whose renewals succeed.
+        fn renewing() -> Self {
+            Leasing {
+                renewals: Cell::new(0),
+                fail: false,
+            }
+        }
+    }
+
+    /// User `u`'s password "pw", without a lease.
+    fn static_credential() -> Credential {
+        Credential {
+            user: "u".into(),
+            password: Secret::new("pw"),
+            source: "leasing".into(),
+            lease: None,
+            cached: false,
+        }
+    }
+
     fn cache() -> Cache {
         Cache::with_store(Store::from_core(
             "mock",
@@ -292,17 +313,8 @@ mod tests {
     fn an_answer_is_never_handed_to_a_moved_endpoint() {
         let c = cluster();
         let cache = cache();
-        let source = Leasing {
-            renewals: Cell::new(0),
-            fail: false,
-        };
-        let cred = Credential {
-            user: "u".into(),
-            password: Secret::new("pw"),
-            source: "leasing".into(),
-            lease: None,
-            cached: false,
-        };
+        let source = Leasing::renewing();
+        let cred = static_credential();
         cache.put(&target(&c), "leasing", &cred, Duration::from_secs(60));
         let mut moved = c.clone();
         moved.endpoints[0].host = "evil.example".into();
@@ -326,17 +338,8 @@ mod tests {
         let c = cluster();
         let target = target(&c);
         let cache = cache();
-        let source = Leasing {
-            renewals: Cell::new(0),
-            fail: false,
-        };
-        let cred = Credential {
-            user: "u".into(),
-            password: Secret::new("pw"),
-            source: "leasing".into(),
-            lease: None,
-            cached: false,
-        };
+        let source = Leasing::renewing();
+        let cred = static_credential();
         cache.put(&target, "leasing", &cred, Duration::from_secs(60));
         let hit = cache.answer(&target, "leasing", &source).unwrap();
         assert!(hit.cached);
